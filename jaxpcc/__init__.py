@@ -1,0 +1,1 @@
+"""jaxpcc: off-policy deep RL for continuous control in JAX."""
