@@ -1,0 +1,95 @@
+"""What every agent shares: the `Agent` bundle, optimizer steps, Polyak averaging, gin knobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable, Mapping, Optional
+
+import gin
+import jax
+import jax.numpy as jnp
+import optax
+
+
+@gin.configurable("make_MLP")
+def mlp_hidden_sizes(hidden_dimensions=(256, 256)) -> tuple[int, ...]:
+    """Widths of every MLP (actors, critics, heads); the reference's `make_MLP.hidden_dimensions`."""
+    return tuple(int(h) for h in hidden_dimensions)
+
+
+@gin.configurable("linear_decay")
+def linear_decay(k, num_updates=gin.REQUIRED):
+    """The reference's learning-rate multiplier 1 - (k - 1) / num_updates for update k = 1, 2, ..."""
+    return 1.0 - (k - 1) / num_updates
+
+
+def adam(lr: float, lr_schedule: Optional[Callable] = None) -> optax.GradientTransformation:
+    """Adam with PyTorch's defaults; `lr_schedule(k)` multiplies lr at update k (k from 1)."""
+    if lr_schedule is None:
+        return optax.adam(lr)
+    return optax.adam(lambda count: lr * lr_schedule(count + 1))
+
+
+def apply_gradients(tx: optax.GradientTransformation, params, opt_state, grads):
+    """One optimizer step; returns (new_params, new_opt_state)."""
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+def polyak_update(target, online, polyak: float):
+    """target <- polyak * target + (1 - polyak) * online (the reference's rho; tau = 1 - rho)."""
+    return optax.incremental_update(online, target, step_size=1.0 - polyak)
+
+
+def scalar_metrics(metrics: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+    """Keeps the scalar entries of a metrics dict (drops per-sample auxiliaries)."""
+    return {k: v for k, v in metrics.items() if jnp.ndim(v) == 0}
+
+
+def scan_updates(update_fn: Callable, state, batches):
+    """K gradient steps in one call: `update_fn` scanned over a leading [K] axis of batches.
+
+    Returns the final state and metrics stacked along [K].
+    """
+    return jax.lax.scan(update_fn, state, batches)
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+    """An algorithm bound to its hyper-parameters: pure functions, jitted at this boundary.
+
+    Attributes:
+      name: the algorithm's command-line name ("sac").
+      config: the frozen hyper-parameter dataclass.
+      init: key -> state.
+      act: (state, obs [O] or [N, O], key, deterministic) -> action; jitted, `deterministic` static.
+      update: (state, batch) -> (state, metrics); one gradient step, jitted, state donated.
+      update_many: (state, batches [K, ...]) -> (state, metrics [K]); K steps in one call.
+      policy: state -> the parameters an acting policy needs (what `--render` reloads).
+      metric_names: metrics key -> the reference's logged name.
+    """
+
+    name: str
+    config: Any
+    init: Callable
+    act: Callable
+    update: Callable
+    update_many: Callable
+    policy: Callable
+    metric_names: Mapping[str, str]
+
+
+def build_agent(name, config, *, init, act, update, policy, metric_names) -> Agent:
+    """Binds `config` into the module-level functions and jits them once."""
+    bound_update = functools.partial(update, config)
+    return Agent(
+        name=name,
+        config=config,
+        init=jax.jit(functools.partial(init, config)),
+        act=jax.jit(functools.partial(act, config), static_argnames="deterministic"),
+        update=jax.jit(bound_update, donate_argnums=0),
+        update_many=jax.jit(functools.partial(scan_updates, bound_update), donate_argnums=0),
+        policy=policy,
+        metric_names=dict(metric_names),
+    )

@@ -1,0 +1,117 @@
+"""A preallocated numpy ring buffer of transitions with the reference's semantics.
+
+Capacity counts transitions; once full, the oldest are overwritten. Sampling is uniform with
+replacement over the filled slots, and `sample_many(k)` draws K batches at once so the device
+receives them in one transfer. Image observations are stored as uint8 (the agent rescales).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import gin
+import numpy as np
+
+
+@gin.configurable("ReplayBuffer")
+class ReplayBuffer:
+    """Transitions (s, a, r, s', d) in fixed arrays; d = 1 only for true terminal states.
+
+    Args:
+      obs_shape: shape of one observation ((O,) vectors, (C, H, W) images).
+      action_dim: |A|.
+      capacity: number of transitions kept (reference default 1,000,000).
+      batch_size: transitions per sampled batch (reference default 100).
+      use_aug_for_img: DrQ augmentation of image batches (read by image agents).
+      obs_dtype: storage dtype of observations (uint8 for images, float32 otherwise).
+      seed: seeds the buffer's own sampling generator.
+    """
+
+    def __init__(
+        self,
+        obs_shape: tuple[int, ...],
+        action_dim: int,
+        capacity: int = 1_000_000,
+        batch_size: int = 100,
+        use_aug_for_img: bool = True,
+        obs_dtype=np.float32,
+        seed: Optional[int] = None,
+    ):
+        if capacity < 1 or batch_size < 1:
+            raise ValueError(f"ReplayBuffer needs capacity and batch_size >= 1, got {capacity}, {batch_size}")
+        self.capacity = int(capacity)
+        self.batch_size = int(batch_size)
+        self.use_aug_for_img = bool(use_aug_for_img)
+        self.obs = np.zeros((self.capacity, *obs_shape), obs_dtype)
+        self.next_obs = np.zeros((self.capacity, *obs_shape), obs_dtype)
+        self.action = np.zeros((self.capacity, action_dim), np.float32)
+        self.reward = np.zeros((self.capacity,), np.float32)
+        self.done = np.zeros((self.capacity,), np.float32)
+        self.ptr = 0
+        self.size = 0
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def push(self, obs, action, reward: float, next_obs, done: bool) -> None:
+        """Stores one transition; `done` must be the *terminated* flag, not truncation."""
+        i = self.ptr
+        self.obs[i] = obs
+        self.action[i] = action
+        self.reward[i] = reward
+        self.next_obs[i] = next_obs
+        self.done[i] = float(done)
+        self.ptr = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def can_sample(self) -> bool:
+        return self.size >= self.batch_size
+
+    def sample_many(self, num_batches: int) -> dict[str, np.ndarray]:
+        """`num_batches` batches at once: arrays of shape [K, B, ...], uniform with replacement."""
+        if not self.can_sample():
+            raise ValueError(f"buffer holds {self.size} transitions, fewer than batch_size {self.batch_size}")
+        idx = self.rng.integers(0, self.size, size=(num_batches, self.batch_size))
+        return {
+            "obs": self.obs[idx],
+            "action": self.action[idx],
+            "reward": self.reward[idx],
+            "next_obs": self.next_obs[idx],
+            "done": self.done[idx],
+        }
+
+    def sample(self) -> dict[str, np.ndarray]:
+        """One batch, arrays of shape [B, ...]."""
+        return {k: v[0] for k, v in self.sample_many(1).items()}
+
+    def last_actions(self, n: int) -> np.ndarray:
+        """The `n` most recently pushed actions, oldest first (replayed to rebuild an env on resume)."""
+        if n > self.size:
+            raise ValueError(f"asked for the last {n} actions of a buffer holding {self.size}")
+        idx = (self.ptr - n + np.arange(n)) % self.capacity
+        return self.action[idx]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Arrays that fully describe the buffer (filled part only), for checkpoints."""
+        n = self.size
+        return {
+            "obs": self.obs[:n],
+            "next_obs": self.next_obs[:n],
+            "action": self.action[:n],
+            "reward": self.reward[:n],
+            "done": self.done[:n],
+            "ptr": np.asarray(self.ptr),
+            "size": np.asarray(self.size),
+        }
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        n = int(state["size"])
+        if n > self.capacity:
+            raise ValueError(f"checkpointed buffer holds {n} transitions, more than capacity {self.capacity}")
+        for name in ("obs", "next_obs", "action", "reward", "done"):
+            target = getattr(self, name)
+            if state[name].shape[1:] != target.shape[1:] or len(state[name]) != n:
+                raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
+            target[:n] = state[name]
+        self.size, self.ptr = n, int(state["ptr"])
