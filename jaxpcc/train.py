@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import gin
 import jax
@@ -22,6 +22,7 @@ import numpy as np
 
 from jaxpcc import checkpoint
 from jaxpcc.agents import Agent, make_agent
+from jaxpcc.agents.common import describe_config
 from jaxpcc.envs import make_env, max_episode_steps
 from jaxpcc.logger import RunLogger
 from jaxpcc.replay import ReplayBuffer
@@ -72,15 +73,24 @@ class Progress:
     hours: float = 0.0
 
 
-def run_test_episodes(env, agent: Agent, state, key, seeds: list[int]) -> tuple[list[int], list[float]]:
-    """Deterministic episodes, one per seed; returns their lengths and returns."""
+def run_test_episodes(
+    env, agent: Agent, state, key, seeds: list[int], on_step: Optional[Callable] = None
+) -> tuple[list[int], list[float]]:
+    """Deterministic episodes, one per seed; returns their lengths and returns.
+
+    `on_step(env)` is called after each reset and step (rendering and recording use it).
+    """
     lengths, returns = [], []
     for seed in seeds:
         obs, _ = env.reset(seed=seed)
+        if on_step is not None:
+            on_step(env)
         done, length, ret = False, 0, 0.0
         while not done:
             action = np.asarray(agent.act(state, obs, key, deterministic=True))
             obs, reward, terminated, truncated, _ = env.step(action)
+            if on_step is not None:
+                on_step(env)
             done = terminated or truncated
             length, ret = length + 1, ret + float(reward)
         lengths.append(length)
@@ -99,7 +109,7 @@ def epoch_means(metric_log: list[dict], names: dict[str, str]) -> dict[str, floa
 def save_policy(run_dir: Path, agent: Agent, state, env_id: str) -> None:
     """The acting parameters alone (what `--render` reloads), like the reference's actor.pth."""
     policy = {name: checkpoint.flatten_tree(tree) for name, tree in agent.policy(state).items()}
-    meta = {"env_id": env_id, "algo": agent.name, "config": repr(agent.config)}
+    meta = {"env_id": env_id, "algo": agent.name, "config": describe_config(agent.config)}
     checkpoint.save(run_dir / POLICY_NAME, policy, meta)
 
 
@@ -114,7 +124,7 @@ def load_policy(run_dir: Path, agent: Agent, template_state):
 
 
 def _run_meta(env_id: str, agent: Agent, seed: int) -> dict:
-    return {"env_id": env_id, "algo": agent.name, "seed": seed, "config": repr(agent.config)}
+    return {"env_id": env_id, "algo": agent.name, "seed": seed, "config": describe_config(agent.config)}
 
 
 def _restore(path: Path, env_id, agent, seed, template_state, buffer, seeds: RunSeeds):
@@ -191,7 +201,7 @@ def train(
     logger = RunLogger(
         run_dir, list(agent.metric_names.values()), total_steps, progress.step, wandb_group=wandb_group,
         wandb_name=f"run_id={run_dir.name}", wandb_id=wandb_id,
-        wandb_config={"env": env_id, "algo": algo, "seed": seed, "config": repr(agent.config)}, quiet=quiet,
+        wandb_config={"env": env_id, "algo": algo, "seed": seed, "config": describe_config(agent.config)}, quiet=quiet,
     )
     explore = jax.jit(lambda s, o, t: agent.act(s, o, jax.random.fold_in(seeds.act_key, t), deterministic=False))
     train_lengths, train_returns, successes, metric_log = [], [], [], []

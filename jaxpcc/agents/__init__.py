@@ -12,7 +12,11 @@ VECTOR_ALGOS: dict[str, Callable[..., Agent]] = {
     "sac": sac.make_agent,
 }
 
-ALGOS: dict[str, Callable[..., Agent]] = dict(VECTOR_ALGOS)
+# Recurrent algorithms (issue 4) and image algorithms (issue 6) register here as they land.
+RECURRENT_ALGOS: dict[str, Callable[..., Agent]] = {}
+IMAGE_ALGOS: dict[str, Callable[..., Agent]] = {}
+
+ALGOS: dict[str, Callable[..., Agent]] = {**VECTOR_ALGOS, **RECURRENT_ALGOS, **IMAGE_ALGOS}
 
 
 def make_agent(algo: str, obs_dim: int, action_dim: int, **overrides) -> Agent:
@@ -22,4 +26,4 @@ def make_agent(algo: str, obs_dim: int, action_dim: int, **overrides) -> Agent:
     return ALGOS[algo](obs_dim, action_dim, mlp_hidden_sizes(), **overrides)
 
 
-__all__ = ["ALGOS", "VECTOR_ALGOS", "Agent", "make_agent"]
+__all__ = ["ALGOS", "IMAGE_ALGOS", "RECURRENT_ALGOS", "VECTOR_ALGOS", "Agent", "make_agent"]

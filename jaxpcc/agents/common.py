@@ -47,6 +47,19 @@ def scalar_metrics(metrics: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
     return {k: v for k, v in metrics.items() if jnp.ndim(v) == 0}
 
 
+def describe_config(config) -> dict:
+    """A JSON-able, process-independent description of a config (callables by name)."""
+    out = {}
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if callable(value):
+            value = getattr(value, "__name__", type(value).__name__)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[field.name] = value
+    return out
+
+
 def scan_updates(update_fn: Callable, state, batches):
     """K gradient steps in one call: `update_fn` scanned over a leading [K] axis of batches.
 

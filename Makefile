@@ -1,0 +1,42 @@
+# Two commands set everything up: `make train` and `make test` build .venv from the pinned
+# requirements (and the Debian packages the envs need) when missing, then train / test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEBIAN_PACKAGES := libosmesa6 libgl1 libglfw3 ffmpeg
+export MUJOCO_GL ?= osmesa
+export PYOPENGL_PLATFORM ?= osmesa
+
+.PHONY: train test test-fast venv system-deps bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Offscreen MuJoCo rendering (dm_control, image envs) needs OSMesa; installed once, as root.
+system-deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+train: venv system-deps
+	$(PY) main.py --env Pendulum-v0 --algo sac --run_id 1
+
+test: venv system-deps
+	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"
+
+bench: venv
+	$(PY) benchmarks/pendulum.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,76 @@
+"""Reload a saved policy and watch it: `--render` shows frames, `--record` writes videos.
+
+Both run deterministic test episodes and print their lengths and returns, as the reference's
+`load_and_visualize_policy`. Recording is headless and works for every env that renders
+`rgb_array` frames, dm_control ones included.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import imageio.v2 as imageio
+import jax
+import numpy as np
+
+from jaxpcc.agents import make_agent
+from jaxpcc.envs import make_env
+from jaxpcc.train import POLICY_NAME, load_policy, run_test_episodes
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
+    """mp4 through imageio-ffmpeg; a gif when no ffmpeg writer is available."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        imageio.mimwrite(path.with_suffix(".mp4"), frames, fps=fps, macro_block_size=1)
+        return path.with_suffix(".mp4")
+    except (ImportError, ValueError, RuntimeError, OSError):
+        imageio.mimwrite(path.with_suffix(".gif"), frames, duration=1.0 / fps)
+        return path.with_suffix(".gif")
+
+
+def visualize(
+    env_id: str,
+    algo: str,
+    run_dir: Path,
+    mode: Literal["render", "record"],
+    num_episodes: int = 10,
+    seed: int = 0,
+) -> tuple[list[int], list[float]]:
+    """Runs `num_episodes` deterministic episodes of the policy saved in `run_dir`.
+
+    Returns their lengths and returns; with mode="record", videos land in run_dir/videos/.
+    """
+    policy_path = Path(run_dir) / POLICY_NAME
+    if not policy_path.exists():
+        raise FileNotFoundError(f"no saved policy at {policy_path}; train this run first")
+    render_mode = "human" if mode == "render" and has_display() else "rgb_array"
+    env = make_env(env_id, seed=seed, render_mode=render_mode)
+    agent = make_agent(algo, int(np.prod(env.observation_space.shape)), env.action_space.shape[0])
+    state = load_policy(Path(run_dir), agent, agent.init(jax.random.PRNGKey(seed)))
+    frames: list[np.ndarray] = []
+
+    def on_step(e) -> None:
+        if render_mode == "rgb_array":
+            frame = e.render()
+            if frame is not None:
+                frames.append(np.asarray(frame))
+
+    lengths, returns = [], []
+    for i in range(num_episodes):
+        frames.clear()
+        ep_len, ep_ret = run_test_episodes(env, agent, state, jax.random.PRNGKey(seed), [seed + i], on_step)
+        lengths += ep_len
+        returns += ep_ret
+        if mode == "record" and frames:
+            write_video(Path(run_dir) / "videos" / f"episode_{i}", frames)
+    env.close()
+    if mode == "render" and render_mode != "human":
+        print("no display found: frames were rendered off-screen; use --record to save videos")
+    return lengths, returns
