@@ -1,0 +1,118 @@
+"""The training loop end to end: resume equals an uninterrupted run, and SAC really learns."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gin
+import jax
+import numpy as np
+import pytest
+
+from jaxpcc import checkpoint
+from jaxpcc.train import CHECKPOINT_NAME, train
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = """
+make_MLP.hidden_dimensions = (32, 32)
+ReplayBuffer.batch_size = 32
+train.num_steps_per_epoch = 300
+train.num_test_episodes_per_epoch = 1
+train.update_after = 100
+train.update_every = 2
+"""
+
+
+def run(run_dir, num_epochs, algo="td3", extra=""):
+    gin.clear_config()
+    gin.parse_config(SMALL + f"train.num_epochs = {num_epochs}\n" + extra)
+    return train("Pendulum-v0", algo, run_dir, seed=5, quiet=True)
+
+
+def saved_state(run_dir):
+    groups, meta = checkpoint.load(Path(run_dir) / CHECKPOINT_NAME)
+    return groups["state"], meta
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    """Epochs of 300 steps end mid-episode (200-step episodes): resume must rebuild the env too."""
+    full = run(tmp_path / "full", 2)
+    run(tmp_path / "resumed", 1)
+    resumed = run(tmp_path / "resumed", 2)
+    state_full, meta_full = saved_state(tmp_path / "full")
+    state_resumed, meta_resumed = saved_state(tmp_path / "resumed")
+    assert meta_full["progress"]["step"] == meta_resumed["progress"]["step"] == 600
+    for key in state_full:
+        np.testing.assert_array_equal(state_full[key], state_resumed[key], err_msg=key)
+    assert full["Episode Return (Test)"] == resumed["Episode Return (Test)"]
+    with open(tmp_path / "resumed" / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["Timesteps"] for r in rows] == ["300", "600"]
+
+
+def test_finished_run_is_not_retrained(tmp_path):
+    run(tmp_path / "r", 1)
+    before = (tmp_path / "r" / CHECKPOINT_NAME).stat().st_mtime_ns
+    row = run(tmp_path / "r", 1)
+    assert row["Timesteps"] == 300
+    assert (tmp_path / "r" / CHECKPOINT_NAME).stat().st_mtime_ns == before
+
+
+def test_checkpoint_of_another_run_is_refused_and_kept(tmp_path):
+    run(tmp_path / "r", 1, algo="td3")
+    data = (tmp_path / "r" / CHECKPOINT_NAME).read_bytes()
+    with pytest.raises(checkpoint.CheckpointError, match="another run"):
+        run(tmp_path / "r", 2, algo="ddpg")
+    assert (tmp_path / "r" / CHECKPOINT_NAME).read_bytes() == data
+
+
+def test_csv_has_the_reference_stat_names(tmp_path):
+    run(tmp_path / "r", 1, algo="sac")
+    with open(tmp_path / "r" / "progress.csv") as f:
+        header = next(csv.reader(f))
+    for name in ["Episode Return (Test)", "Episode Length (Train)", "(qfunc) Q1 pred", "(alpha) alpha", "Hours", "Timesteps", "Steps per Second"]:
+        assert name in header
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_to_the_same_parameters(tmp_path):
+    """SIGKILL a real training process after its first checkpoint, rerun the command, compare."""
+    base = [sys.executable, str(REPO / "main.py"), "--env", "Pendulum-v0", "--algo", "sac", "--quiet", "--run_id", "1"]
+    params = []
+    for line in SMALL.strip().splitlines() + ["train.num_epochs = 3"]:
+        params += ["--gin_param", line.replace(" ", "")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = subprocess.Popen(base + params + ["--results_dir", str(tmp_path / "killed")], env=env, cwd=REPO)
+    ckpt = tmp_path / "killed" / "Pendulum-v0" / "sac" / "1" / CHECKPOINT_NAME
+    deadline = time.time() + 240
+    while not ckpt.exists() and time.time() < deadline and killed.poll() is None:
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert ckpt.exists()
+    assert saved_state(ckpt.parent)[1]["progress"]["step"] < 900
+    subprocess.run(base + params + ["--results_dir", str(tmp_path / "killed")], env=env, cwd=REPO, check=True)
+    subprocess.run(base + params + ["--results_dir", str(tmp_path / "clean")], env=env, cwd=REPO, check=True)
+    a, _ = saved_state(ckpt.parent)
+    b, _ = saved_state(tmp_path / "clean" / "Pendulum-v0" / "sac" / "1")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.mark.slow
+def test_sac_learns_pendulum_within_8000_steps(tmp_path):
+    gin.parse_config(
+        """
+        train.num_epochs = 8
+        train.num_steps_per_epoch = 1000
+        train.num_test_episodes_per_epoch = 5
+        train.update_after = 1000
+        """
+    )
+    row = train("Pendulum-v0", "sac", tmp_path / "sac", seed=1, quiet=True)
+    assert row["Timesteps"] == 8000
+    assert row["Episode Return (Test)"] > -400
