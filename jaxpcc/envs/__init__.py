@@ -1,5 +1,6 @@
 """Environments: the registry and every custom domain, as gymnasium envs (no JAX here)."""
 
+from jaxpcc.envs.catalog import EnvInfo, describe_envs
 from jaxpcc.envs.registry import (
     UnknownEnvError,
     check_env_id,
@@ -11,9 +12,11 @@ from jaxpcc.envs.registry import (
 )
 
 __all__ = [
+    "EnvInfo",
     "UnknownEnvError",
     "check_env_id",
     "close_matches",
+    "describe_envs",
     "env_ids",
     "is_image_env",
     "make_env",

@@ -7,14 +7,36 @@ meanings: the training loop bootstraps through truncation.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from typing import Optional
+import warnings
+from typing import Iterator, Optional
 
 import gymnasium
 import numpy as np
 from gymnasium.wrappers import RescaleAction, TimeLimit
 
-from jaxpcc.envs import domains  # noqa: F401  (registers the custom ids)
+from jaxpcc.envs import domains  # registers the custom ids
+
+# gymnasium warnings that every make of a reference id would repeat and that say nothing new:
+# the reference's ids are older versions of gymnasium ones ("Pendulum-v0 is out of date"),
+# RescaleAction builds float64 bounds ("Box ... precision lowered"), and pybullet-envs-gymnasium
+# re-registers ids jaxpcc registered first ("Overriding environment").
+_QUIET_WARNINGS = (
+    (DeprecationWarning, r".*is out of date"),
+    (UserWarning, r".*precision lowered by casting"),
+    (UserWarning, r".*Overriding environment"),
+)
+
+DEFAULT_MAX_EPISODE_STEPS = 1000
+
+
+@contextlib.contextmanager
+def _quiet_gymnasium() -> Iterator[None]:
+    with warnings.catch_warnings():
+        for category, message in _QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield
 
 
 class UnknownEnvError(ValueError):
@@ -45,8 +67,12 @@ def check_env_id(env_id: str) -> None:
 
 
 def is_image_env(env_id: str) -> bool:
-    """Image envs have 3-D (C, H, W) observations and need an image algorithm."""
-    return "-img-" in env_id
+    """Image envs have 3-D (C, H, W) uint8 observations and need an image algorithm.
+
+    Exact for every jaxpcc-registered id; other gymnasium ids count as vector envs.
+    """
+    entry = domains.ENTRY_BY_ID.get(env_id)
+    return entry is not None and entry.is_image
 
 
 def make_env(env_id: str, seed: Optional[int] = None, render_mode: Optional[str] = None) -> gymnasium.Env:
@@ -59,17 +85,18 @@ def make_env(env_id: str, seed: Optional[int] = None, render_mode: Optional[str]
     """
     check_env_id(env_id)
     kwargs = {} if render_mode is None else {"render_mode": render_mode}
-    env = gymnasium.make(env_id, **kwargs)
-    max_steps = env.spec.max_episode_steps if env.spec is not None else None
-    inner = env.env if isinstance(env, TimeLimit) else env
-    if isinstance(inner.action_space, gymnasium.spaces.Box) and not (
-        np.all(inner.action_space.low == -1) and np.all(inner.action_space.high == 1)
-    ):
-        inner = RescaleAction(inner, -1.0, 1.0)
-    if max_steps is not None:
-        env = TimeLimit(inner, max_episode_steps=max_steps)
-    else:
-        env = inner
+    with _quiet_gymnasium():
+        env = gymnasium.make(env_id, **kwargs)
+        max_steps = env.spec.max_episode_steps if env.spec is not None else None
+        inner = env.env if isinstance(env, TimeLimit) else env
+        if max_steps is None:
+            max_steps = getattr(inner.unwrapped, "max_episode_steps", None) or DEFAULT_MAX_EPISODE_STEPS
+        space = inner.action_space
+        if isinstance(space, gymnasium.spaces.Box) and not (
+            space.dtype == np.float32 and np.all(space.low == -1) and np.all(space.high == 1)
+        ):
+            inner = RescaleAction(inner, -1.0, 1.0)
+        env = TimeLimit(inner, max_episode_steps=int(max_steps))
     if seed is not None:
         env.action_space.seed(seed)
         env.observation_space.seed(seed)
