@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import gin  # noqa: E402
 import pytest  # noqa: E402
