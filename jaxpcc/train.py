@@ -25,8 +25,8 @@ from jaxpcc.agents import Agent, make_agent
 from jaxpcc.agents.common import describe_config
 from jaxpcc.envs import make_env, max_episode_steps
 from jaxpcc.logger import RunLogger
-from jaxpcc.replay import ReplayBuffer
-from jaxpcc.types import Batch
+from jaxpcc.replay import RecurrentReplayBuffer, ReplayBuffer
+from jaxpcc.types import Batch, SequenceBatch
 
 CHECKPOINT_NAME = "checkpoint.npz"
 POLICY_NAME = "policy.npz"
@@ -79,6 +79,7 @@ def run_test_episodes(
     """Deterministic episodes, one per seed; returns their lengths and returns.
 
     `on_step(env)` is called after each reset and step (rendering and recording use it).
+    A recurrent agent's carried state starts from zero in every episode.
     """
     lengths, returns = [], []
     for seed in seeds:
@@ -86,8 +87,13 @@ def run_test_episodes(
         if on_step is not None:
             on_step(env)
         done, length, ret = False, 0, 0.0
+        carry = agent.initial_carry() if agent.is_recurrent else None
         while not done:
-            action = np.asarray(agent.act(state, obs, key, deterministic=True))
+            if agent.is_recurrent:
+                action, carry = agent.act(state, carry, obs, key, deterministic=True)
+            else:
+                action = agent.act(state, obs, key, deterministic=True)
+            action = np.asarray(action)
             obs, reward, terminated, truncated, _ = env.step(action)
             if on_step is not None:
                 on_step(env)
@@ -127,8 +133,12 @@ def _run_meta(env_id: str, agent: Agent, seed: int) -> dict:
     return {"env_id": env_id, "algo": agent.name, "seed": seed, "config": describe_config(agent.config)}
 
 
-def _restore(path: Path, env_id, agent, seed, template_state, buffer, seeds: RunSeeds):
-    """Loads a checkpoint into (state, Progress, wandb id) after checking it belongs to this run."""
+def _restore(path: Path, env_id, agent, seed, template_state, buffer, seeds: RunSeeds, template_carry=None):
+    """Loads a checkpoint into (state, Progress, wandb id, carry) after checking it belongs to this run.
+
+    The carry (a recurrent agent's hidden state mid-episode; None otherwise) is saved as it was,
+    since the parameters that built it changed along the episode and cannot rebuild it.
+    """
     groups, meta = checkpoint.load(path)
     expected = _run_meta(env_id, agent, seed)
     for key, value in expected.items():
@@ -141,7 +151,10 @@ def _restore(path: Path, env_id, agent, seed, template_state, buffer, seeds: Run
     buffer.load_state_dict(groups["buffer"])
     buffer.rng.bit_generator.state = meta["buffer_rng"]
     seeds.explore_rng.bit_generator.state = meta["explore_rng"]
-    return state, Progress(**meta["progress"]), meta.get("wandb_id")
+    carry = None
+    if template_carry is not None:
+        carry = checkpoint.unflatten_like(template_carry, groups.get("carry", {}), "checkpointed hidden state")
+    return state, Progress(**meta["progress"]), meta.get("wandb_id"), carry
 
 
 def _rebuild_episode(env, seeds: RunSeeds, progress: Progress, buffer: ReplayBuffer) -> np.ndarray:
@@ -149,7 +162,11 @@ def _rebuild_episode(env, seeds: RunSeeds, progress: Progress, buffer: ReplayBuf
     obs, _ = env.reset(seed=seeds.train_episode_seed(progress.episode))
     for action in buffer.last_actions(progress.episode_len):
         obs, *_ = env.step(action)
-    if progress.episode_len and not np.allclose(obs, buffer.next_obs[(buffer.ptr - 1) % buffer.capacity], atol=1e-5):
+    if isinstance(buffer, RecurrentReplayBuffer):
+        expected = buffer.last_next_obs()
+    else:
+        expected = buffer.next_obs[(buffer.ptr - 1) % buffer.capacity]
+    if progress.episode_len and not np.allclose(obs, expected, atol=1e-5):
         raise checkpoint.CheckpointError("the environment did not replay deterministically; cannot resume this run")
     return obs
 
@@ -184,12 +201,17 @@ def train(
     env, test_env = make_env(env_id, seed=seed), make_env(env_id, seed=seed + 1)
     obs_shape, action_dim = env.observation_space.shape, env.action_space.shape[0]
     agent = make_agent(algo, int(np.prod(obs_shape)), action_dim)
-    buffer = ReplayBuffer(obs_shape, action_dim, seed=seeds.buffer_seed)
+    if agent.is_recurrent:  # whole episodes (or segments) and a hidden state carried while acting
+        buffer = RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_episode_steps(env), seed=seeds.buffer_seed)
+    else:
+        buffer = ReplayBuffer(obs_shape, action_dim, seed=seeds.buffer_seed)
+    batch_type = SequenceBatch if agent.is_recurrent else Batch
+    carry = agent.initial_carry() if agent.is_recurrent else None
     state = agent.init(seeds.init_key)
     progress, wandb_id = Progress(), None
     ckpt_path = run_dir / CHECKPOINT_NAME
     if ckpt_path.exists():
-        state, progress, wandb_id = _restore(ckpt_path, env_id, agent, seed, state, buffer, seeds)
+        state, progress, wandb_id, carry = _restore(ckpt_path, env_id, agent, seed, state, buffer, seeds, carry)
         obs = _rebuild_episode(env, seeds, progress, buffer)
     else:
         obs, _ = env.reset(seed=seeds.train_episode_seed(0))
@@ -204,16 +226,26 @@ def train(
         wandb_config={"env": env_id, "algo": algo, "seed": seed, "config": describe_config(agent.config)}, quiet=quiet,
     )
     explore = jax.jit(lambda s, o, t: agent.act(s, o, jax.random.fold_in(seeds.act_key, t), deterministic=False))
+    if agent.is_recurrent:
+        explore = jax.jit(
+            lambda s, c, o, t: agent.act(s, c, o, jax.random.fold_in(seeds.act_key, t), deterministic=False)
+        )
     train_lengths, train_returns, successes, metric_log = [], [], [], []
     epoch_start, epoch_start_step = time.perf_counter(), progress.step
     try:
         for t in range(progress.step, total_steps):
             if t < update_after:
                 action = seeds.explore_rng.uniform(-1.0, 1.0, action_dim).astype(np.float32)
+            elif agent.is_recurrent:
+                action, carry = explore(state, carry, obs, t)
+                action = np.asarray(action)
             else:
                 action = np.asarray(explore(state, obs, t))
             next_obs, reward, terminated, truncated, _ = env.step(action)
-            buffer.push(obs, action, reward, next_obs, terminated)
+            if agent.is_recurrent:
+                buffer.push(obs, action, reward, next_obs, terminated, truncated)
+            else:
+                buffer.push(obs, action, reward, next_obs, terminated)
             obs = next_obs
             progress.episode_len += 1
             progress.episode_return += float(reward)
@@ -225,8 +257,9 @@ def train(
                 progress.episode += 1
                 progress.episode_len, progress.episode_return = 0, 0.0
                 obs, _ = env.reset(seed=seeds.train_episode_seed(progress.episode))
+                carry = agent.initial_carry() if agent.is_recurrent else None
             if t >= update_after and (t + 1) % update_every == 0 and buffer.can_sample():
-                batches = jax.device_put(Batch(**buffer.sample_many(update_every)))
+                batches = jax.device_put(batch_type(**buffer.sample_many(update_every)))
                 state, metrics = agent.update_many(state, batches)
                 metric_log.append(metrics)
             if (t + 1) % 100 == 0:
@@ -251,7 +284,7 @@ def train(
                 }
                 logger.log_epoch(last_row, num_epochs)
                 train_lengths, train_returns, successes, metric_log = [], [], [], []
-                _save(ckpt_path, env_id, agent, seed, state, buffer, seeds, progress, logger.wandb_id)
+                _save(ckpt_path, env_id, agent, seed, state, buffer, seeds, progress, logger.wandb_id, carry)
                 save_policy(run_dir, agent, state, env_id)
                 epoch_start, epoch_start_step = time.perf_counter(), t + 1
     finally:
@@ -261,7 +294,7 @@ def train(
     return last_row
 
 
-def _save(path, env_id, agent, seed, state, buffer, seeds, progress, wandb_id) -> None:
+def _save(path, env_id, agent, seed, state, buffer, seeds, progress, wandb_id, carry=None) -> None:
     meta = {
         **_run_meta(env_id, agent, seed),
         "progress": dataclasses.asdict(progress),
@@ -269,7 +302,10 @@ def _save(path, env_id, agent, seed, state, buffer, seeds, progress, wandb_id) -
         "buffer_rng": buffer.rng.bit_generator.state,
         "wandb_id": wandb_id,
     }
-    checkpoint.save(path, {"state": checkpoint.flatten_tree(state), "buffer": buffer.state_dict()}, meta)
+    groups = {"state": checkpoint.flatten_tree(state), "buffer": buffer.state_dict()}
+    if carry is not None:
+        groups["carry"] = checkpoint.flatten_tree(carry)
+    checkpoint.save(path, groups, meta)
 
 
 def _mean(values) -> float:

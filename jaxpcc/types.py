@@ -15,3 +15,21 @@ class Batch(NamedTuple):
     reward: Any
     next_obs: Any
     done: Any
+
+
+class SequenceBatch(NamedTuple):
+    """A batch of episode sequences for recurrent agents (a leading [K] axis for K batches).
+
+    obs: [B, T+1, O], the observations o_0 .. o_T (o_T is the last step's next observation);
+    action, reward, done, mask: [B, T, A] / [B, T]; mask is 1 on valid steps, 0 on padding.
+    burn_in_obs: [B, N, O] observations preceding a segment, read without gradient to build the
+      starting carry, or None; burn_in_mask: [B, N], 1 where those observations exist.
+    """
+
+    obs: Any
+    action: Any
+    reward: Any
+    done: Any
+    mask: Any
+    burn_in_obs: Any = None
+    burn_in_mask: Any = None

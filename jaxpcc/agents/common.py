@@ -56,6 +56,8 @@ def describe_config(config) -> dict:
             value = getattr(value, "__name__", type(value).__name__)
         elif isinstance(value, tuple):
             value = list(value)
+        elif dataclasses.is_dataclass(value):  # a nested config (a recurrent agent's summarizer)
+            value = describe_config(value)
         out[field.name] = value
     return out
 
@@ -81,6 +83,9 @@ class Agent:
       update_many: (state, batches [K, ...]) -> (state, metrics [K]); K steps in one call.
       policy: state -> the parameters an acting policy needs (what `--render` reloads).
       metric_names: metrics key -> the reference's logged name.
+      initial_carry: recurrent agents only (None for feed-forward ones): () -> the zero hidden
+        state of one env; their `act` is then (state, carry, obs, key, deterministic) ->
+        (action, carry), and the carry must be reset to `initial_carry()` at every episode start.
     """
 
     name: str
@@ -91,10 +96,18 @@ class Agent:
     update_many: Callable
     policy: Callable
     metric_names: Mapping[str, str]
+    initial_carry: Optional[Callable] = None
+
+    @property
+    def is_recurrent(self) -> bool:
+        return self.initial_carry is not None
 
 
-def build_agent(name, config, *, init, act, update, policy, metric_names) -> Agent:
-    """Binds `config` into the module-level functions and jits them once."""
+def build_agent(name, config, *, init, act, update, policy, metric_names, initial_carry=None) -> Agent:
+    """Binds `config` into the module-level functions and jits them once.
+
+    `initial_carry(config)`, given for recurrent agents, is bound the same way.
+    """
     bound_update = functools.partial(update, config)
     return Agent(
         name=name,
@@ -105,4 +118,5 @@ def build_agent(name, config, *, init, act, update, policy, metric_names) -> Age
         update_many=jax.jit(functools.partial(scan_updates, bound_update), donate_argnums=0),
         policy=policy,
         metric_names=dict(metric_names),
+        initial_carry=None if initial_carry is None else functools.partial(initial_carry, config),
     )

@@ -30,6 +30,19 @@ def masked_mean(x: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
     return jnp.sum(x * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
+def masked_correlation(x: jax.Array, y: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
+    """Pearson correlation of `x` and `y` over the entries where `mask` is 1 (no gradient).
+
+    The reference logs it between the twin critics' predictions over valid steps
+    ("(qfunc) Q1 Q2 corr"). x, y: [...] of equal shape; mask: [...] or None.
+    """
+    chex.assert_equal_shape([x, y])
+    x, y = jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)
+    dx, dy = x - masked_mean(x, mask), y - masked_mean(y, mask)
+    cov = masked_mean(dx * dy, mask)
+    return cov / jnp.sqrt(masked_mean(jnp.square(dx), mask) * masked_mean(jnp.square(dy), mask) + 1e-12)
+
+
 def td_target(r_t: jax.Array, d_t: jax.Array, v_t: jax.Array, gamma: float) -> jax.Array:
     """y = r_t + gamma * (1 - d_t) * v_t, with no gradient (d_t = 1 only on true terminals)."""
     chex.assert_equal_shape([r_t, d_t, v_t])

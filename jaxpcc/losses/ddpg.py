@@ -16,8 +16,12 @@ ApplyFn = Callable[..., jax.Array]
 
 
 def critic_metrics(q_tm1: jax.Array, per_critic_loss: jax.Array, mask: Optional[jax.Array]) -> dict:
-    """`q{i}/pred` and `q{i}/loss` for each ensemble member (q1, q2, ...)."""
-    metrics = {}
+    """`q{i}/pred` and `q{i}/loss` for each ensemble member (q1, q2, ...).
+
+    `critic/q_pred` ([E, ...], no gradient) is a per-sample auxiliary (agents that log the
+    twin critics' correlation read it; `scalar_metrics` drops it).
+    """
+    metrics = {"critic/q_pred": jax.lax.stop_gradient(q_tm1)}
     for i in range(q_tm1.shape[0]):
         metrics[f"critic/q{i + 1}_pred"] = masked_mean(q_tm1[i], mask)
         metrics[f"critic/q{i + 1}_loss"] = per_critic_loss[i]

@@ -1,5 +1,6 @@
-"""Replay buffers (numpy only): transitions now, episode sequences for recurrent agents."""
+"""Replay buffers (numpy only): transitions, and episode sequences for recurrent agents."""
 
 from jaxpcc.replay.ring import ReplayBuffer
+from jaxpcc.replay.sequence import RecurrentReplayBuffer
 
-__all__ = ["ReplayBuffer"]
+__all__ = ["RecurrentReplayBuffer", "ReplayBuffer"]

@@ -1,0 +1,217 @@
+"""Recurrent SAC (the reference's `RecurrentSAC`): SAC's losses over sequences with a mask.
+
+Separate summarizers for the actor (no target) and for Q1 and Q2 (run as one vmapped scan, with
+targets). One update, in the reference's order: both critic summarizers and heads step on the
+masked soft Bellman loss, the next action a'_t ~ pi(.|h^actor_{t+1}) coming from the *online*
+actor summarizer; the actor summarizer and head step against the updated heads on the critics'
+pre-update summaries; log-alpha steps; the critic targets (summarizers and heads) move by Polyak.
+
+Deviation: the reference averages the temperature loss over every position, padding included;
+here it is a masked mean over valid steps like every other loss (padding is not data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Optional
+
+import flax
+import gin
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxpcc.agents import recurrent as rec
+from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
+from jaxpcc.agents.recurrent import SummarizerConfig
+from jaxpcc.agents.sac import METRIC_NAMES as SAC_METRIC_NAMES
+from jaxpcc.losses import sac as sac_losses
+from jaxpcc.networks import Critic, GaussianActor
+from jaxpcc.types import SequenceBatch
+
+
+@gin.configurable("RecurrentSAC")
+@dataclasses.dataclass(frozen=True)
+class RSACConfig:
+    """RSAC hyper-parameters (reference defaults; gin names `RecurrentSAC.*`).
+
+    Attributes:
+      obs_dim, action_dim: set by the training loop from the env.
+      hidden_sizes: MLP widths of the heads (gin: `make_MLP.hidden_dimensions`).
+      summarizer: the summarizers' shape (gin: `Summarizer.*`).
+      gamma, lr, polyak: discount, Adam learning rate (every network and log-alpha), target averaging.
+      alpha: initial temperature (the fixed one when `autotune_alpha` is False).
+      autotune_alpha: learn log-alpha towards `target_entropy`.
+      target_entropy: None means -action_dim, the reference's fixed choice.
+    """
+
+    obs_dim: int
+    action_dim: int
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    summarizer: SummarizerConfig = SummarizerConfig()
+    gamma: float = 0.99
+    lr: float = 3e-4
+    polyak: float = 0.995
+    alpha: float = 1.0
+    autotune_alpha: bool = True
+    target_entropy: Optional[float] = None
+
+    def __post_init__(self):
+        if self.alpha <= 0.0:
+            raise ValueError(f"alpha must be positive, got {self.alpha}")
+
+    @property
+    def entropy_target(self) -> float:
+        return -float(self.action_dim) if self.target_entropy is None else float(self.target_entropy)
+
+
+@flax.struct.dataclass
+class RSACState:
+    """actor/critic = {"summarizer", "head"} (critic entries stacked on an ensemble axis of 2)."""
+
+    actor: dict
+    critic: dict
+    target_critic: dict
+    log_alpha: jax.Array
+    actor_opt: optax.OptState
+    critic_opt: optax.OptState
+    alpha_opt: optax.OptState
+    key: jax.Array
+    step: jax.Array
+
+
+def heads(config) -> tuple[GaussianActor, Critic]:
+    return GaussianActor(config.action_dim, config.hidden_sizes), Critic(config.hidden_sizes)
+
+
+def init(config: RSACConfig, key: jax.Array) -> RSACState:
+    actor_head, critic_head = heads(config)
+    cfg, tx = config.summarizer, adam(config.lr)
+    key, k1, k2, k3, k4 = jax.random.split(key, 5)
+    actor = {
+        "summarizer": rec.init_summarizer(cfg, k1, config.obs_dim),
+        "head": rec.init_heads(actor_head, k2, cfg.hidden_dim, None),
+    }
+    critic = {
+        "summarizer": rec.init_summarizer(cfg, k3, config.obs_dim, 2),
+        "head": rec.init_heads(critic_head, k4, cfg.hidden_dim, config.action_dim, 2),
+    }
+    log_alpha = jnp.asarray(jnp.log(config.alpha), jnp.float32)
+    return RSACState(
+        actor=actor,
+        critic=critic,
+        target_critic=critic,
+        log_alpha=log_alpha,
+        actor_opt=tx.init(actor),
+        critic_opt=tx.init(critic),
+        alpha_opt=tx.init(log_alpha),
+        key=key,
+        step=jnp.zeros((), jnp.int32),
+    )
+
+
+def gaussian_action(actor_head, head_params, summary: jax.Array, key: jax.Array, deterministic: bool) -> jax.Array:
+    """tanh(mean) when deterministic, else a tanh-Gaussian sample (shared with rsac_s)."""
+    mean, log_std = actor_head.apply(head_params, summary)
+    if deterministic:
+        return jnp.tanh(mean)
+    return jnp.tanh(mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype))
+
+
+def act(config: RSACConfig, state: RSACState, carry, obs: jax.Array, key: jax.Array, deterministic: bool):
+    """One step through the actor summarizer carrying its state; returns (action, carry)."""
+    actor_head, _ = heads(config)
+    summary, carry = rec.step_summary(config.summarizer, state.actor["summarizer"], carry, obs)
+    return gaussian_action(actor_head, state.actor["head"], summary, key, deterministic), carry
+
+
+def loss_fns(config, critic_fn=rec.critics_on_summary) -> dict:
+    """actor_fn/critic_fn for the SAC losses on summary-level parameters (shared with rsac_s)."""
+    actor_head, critic_head = heads(config)
+    return dict(
+        actor_fn=functools.partial(rec.actor_on_summary, actor_head),
+        critic_fn=functools.partial(critic_fn, critic_head),
+    )
+
+
+def temperature_step(config, log_alpha, alpha_opt, log_pi: jax.Array, mask: jax.Array):
+    """The masked temperature loss; log-alpha steps only when autotuning (shared with rsac_s)."""
+    grads, metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
+        log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
+    )
+    if config.autotune_alpha:
+        log_alpha, alpha_opt = apply_gradients(adam(config.lr), log_alpha, alpha_opt, grads)
+    return log_alpha, alpha_opt, metrics
+
+
+def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[RSACState, dict]:
+    """One RSAC gradient step (critics, actor, temperature, targets)."""
+    cfg, tx = config.summarizer, adam(config.lr)
+    key, critic_key, actor_key = jax.random.split(state.key, 3)
+    fns = dict(alpha=jnp.exp(state.log_alpha), mask=batch.mask, **loss_fns(config))
+    data = rec.loss_batch(batch)
+    h_actor, actor_pullback = rec.summary_with_pullback(
+        lambda p: rec.summarize(cfg, p, batch), state.actor["summarizer"]
+    )
+    h_critic, critic_pullback = rec.summary_with_pullback(
+        lambda p: rec.summarize_ensemble(cfg, p, batch), state.critic["summarizer"]
+    )
+    h_target = rec.summarize_ensemble(cfg, state.target_critic["summarizer"], batch)
+
+    grads, critic_metrics = jax.grad(sac_losses.critic_loss, has_aux=True)(
+        rec.on_summary(state.critic["head"], rec.current(h_critic)),
+        rec.on_summary(state.target_critic["head"], rec.following(h_target)),
+        rec.on_summary(state.actor["head"], jax.lax.stop_gradient(rec.following(h_actor))),
+        data,
+        critic_key,
+        gamma=config.gamma,
+        **fns,
+    )
+    critic_grads = {"summarizer": critic_pullback(grads["summary"]), "head": grads["head"]}
+    critic, critic_opt = apply_gradients(tx, state.critic, state.critic_opt, critic_grads)
+
+    grads, actor_metrics = jax.grad(sac_losses.actor_loss, has_aux=True)(
+        rec.on_summary(state.actor["head"], rec.current(h_actor)),
+        rec.on_summary(critic["head"], jax.lax.stop_gradient(rec.current(h_critic))),
+        data,
+        actor_key,
+        **fns,
+    )
+    actor_grads = {"summarizer": actor_pullback(grads["summary"]), "head": grads["head"]}
+    actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads)
+
+    log_alpha, alpha_opt, alpha_metrics = temperature_step(
+        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
+    )
+    new_state = RSACState(
+        actor=actor,
+        critic=critic,
+        target_critic=polyak_update(state.target_critic, critic, config.polyak),
+        log_alpha=log_alpha,
+        actor_opt=actor_opt,
+        critic_opt=critic_opt,
+        alpha_opt=alpha_opt,
+        key=key,
+        step=state.step + 1,
+    )
+    metrics = {**critic_metrics, **rec.twin_correlation(critic_metrics, batch.mask), **actor_metrics, **alpha_metrics}
+    return new_state, scalar_metrics(metrics)
+
+
+def policy(state: RSACState) -> dict:
+    """The actor summarizer and head, saved together in policy.npz."""
+    return {"actor": state.actor}
+
+
+METRIC_NAMES = {**SAC_METRIC_NAMES, "critic/q1_q2_corr": "(qfunc) Q1 Q2 corr"}
+
+
+def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):
+    """RSAC bound to its gin-configured hyper-parameters."""
+    overrides.setdefault("summarizer", SummarizerConfig())
+    config = RSACConfig(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
+    return build_agent(
+        "rsac", config, init=init, act=act, update=update, policy=policy, metric_names=METRIC_NAMES,
+        initial_carry=rec.initial_carry,
+    )
