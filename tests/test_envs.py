@@ -15,10 +15,6 @@ from jaxpcc.envs.dmc_suite_table import SUITE_TASKS
 REFERENCE_DMC_IDS = {"dmc-cartpole-balance-v0", "dmc-cartpole-swingup-v0", "dmc-pendulum-swingup-v0"}
 SUITE_ONLY_IDS = {f"dmc-{d}-{t}-v0" for d, t in SUITE_TASKS} - REFERENCE_DMC_IDS
 CUSTOM_IDS = [e.id for e in ENTRIES if e.id not in SUITE_ONLY_IDS]
-# Walkers that may fall (terminate) under zero torques, and image envs (slow renders): not rolled to the end
-# in the fast suite.
-MAY_FALL = {"AntBulletEnv-v0", "HopperBulletEnv-v0", "Walker2DBulletEnv-v0", "ant-p-v0"}
-IMAGE_IDS = {e.id for e in ENTRIES if e.is_image}
 
 
 def _actions(env, n, seed=0):
@@ -93,23 +89,28 @@ def _check_episode_length(env_id):
     env.close()
 
 
-@pytest.mark.parametrize("env_id", [i for i in CUSTOM_IDS if i not in MAY_FALL | IMAGE_IDS])
+# One full episode per family (the dm_control adapter's own limit is tested in test_env_dmc.py);
+# every other id is checked for its declared limit only.
+FULL_EPISODE_IDS = [
+    "Pendulum-v0", "pendulum-va-concat10-v0", "dmc-cartpole-swingup-va-concat10-v0", "dmc-pendulum-swingup-v0",
+    "reacher-pomdp-v1", "water-maze-simple-mdp-concat10-v0", "water-maze-dense-pomdp-v0",
+    "pbc-bumps-normal-test-v0", "halfcheetah-p-v0",
+]
+
+
+@pytest.mark.parametrize("env_id", FULL_EPISODE_IDS)
 def test_episode_lasts_the_reference_length_and_ends_in_truncation(env_id):
     _check_episode_length(env_id)
 
 
-@pytest.mark.parametrize("env_id", sorted(IMAGE_IDS))
-def test_image_envs_report_500_steps(env_id):
-    # The rollout to the end is checked without pixels in test_env_dmc.py (frame skip 2 -> 500 steps).
+@pytest.mark.parametrize("env_id", CUSTOM_IDS)
+def test_env_reports_the_reference_episode_length(env_id):
     env = envs.make_env(env_id)
-    assert envs.max_episode_steps(env) == env.unwrapped.max_episode_steps == 500
-    env.close()
-
-
-@pytest.mark.parametrize("env_id", sorted(MAY_FALL))
-def test_walkers_report_their_limit(env_id):
-    env = envs.make_env(env_id)
-    assert envs.max_episode_steps(env) == ENTRY_BY_ID[env_id].max_episode_steps == 1000
+    assert envs.max_episode_steps(env) == ENTRY_BY_ID[env_id].max_episode_steps
+    if env_id.startswith(("pendulum", "Pendulum", "dmc-cartpole")) and not envs.is_image_env(env_id):
+        assert envs.max_episode_steps(env) == 200
+    if envs.is_image_env(env_id):
+        assert envs.max_episode_steps(env) == env.unwrapped.max_episode_steps == 500
     env.close()
 
 
