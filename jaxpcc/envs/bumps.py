@@ -28,9 +28,13 @@ from typing import Any, Optional
 
 import gymnasium
 import numpy as np
-import pybullet
 from gymnasium import spaces
-from pybullet_utils.bullet_client import BulletClient
+
+from jaxpcc.envs.quiet import quiet_c_output
+
+with quiet_c_output(1, 2):  # the import prints a build banner to stderr
+    import pybullet
+    from pybullet_utils.bullet_client import BulletClient
 
 # Geometry and task constants (metres, radians, newton-metres), as in the reference.
 WORKING_X = 0.6
@@ -61,7 +65,8 @@ class BumpsScene:
     """A PyBullet world with the floor, the finger on its rail and two bumps, in its own client."""
 
     def __init__(self):
-        self.client = BulletClient(connection_mode=pybullet.DIRECT)
+        with quiet_c_output(1):
+            self.client = BulletClient(connection_mode=pybullet.DIRECT)
         c = self.client
         c.setTimeStep(1.0 / PHYSICS_HZ)
         c.setGravity(0, 0, -9.8)

@@ -21,6 +21,7 @@ from typing import Optional
 
 import gymnasium
 
+from jaxpcc.envs.quiet import quiet_c_output
 from jaxpcc.envs.wrappers import FilterObsByIndex
 
 LOCOMOTION_MODULE = "pybullet_envs_gymnasium.gym_locomotion_envs"
@@ -33,7 +34,7 @@ ANT_P_INDICES = tuple(range(8)) + tuple(range(8, 24, 2)) + tuple(range(24, 28))
 def _locomotion_class(class_name: str):
     # The package's __init__ re-registers its ids (already registered by jaxpcc with the same entry
     # points), which makes gymnasium warn "Overriding environment"; that is expected and harmless.
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_c_output(1, 2):  # pybullet prints a build banner on import
         warnings.filterwarnings("ignore", message=".*Overriding environment.*")
         module = importlib.import_module(LOCOMOTION_MODULE)
     return getattr(module, class_name)
