@@ -102,7 +102,7 @@ def test_image_env_stacks_three_grayscale_renders_as_uint8():
 
 
 def test_render_returns_an_rgb_frame():
-    env = DMCEnv("cartpole", "balance", frame_skip=5, render_mode="rgb_array", height=48, width=64)
+    env = DMCEnv("cartpole", "balance", frame_skip=5, render_mode="rgb_array", render_size=(48, 64))
     env.reset(seed=0)
     frame = env.render()
     assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8

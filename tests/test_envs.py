@@ -184,3 +184,17 @@ def test_import_loads_no_simulator_and_no_jax():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["pendulum-va-v0", "dmc-cartpole-swingup-p-v0", "reacher-pomdp-v0", "water-maze-simple-pomdp-v0",
+     "water-maze-dense-mdp-v0", "pbc-bumps-normal-test-v0", "halfcheetah-p-v0"],
+)
+def test_rgb_array_rendering_gives_frames(env_id):
+    env = envs.make_env(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    env.step(np.zeros(env.action_space.shape, np.float32))
+    frame = env.render()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8 and frame.std() > 0
+    env.close()

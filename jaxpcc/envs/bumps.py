@@ -172,10 +172,10 @@ class BumpsScene:
             self.client.stepSimulation()
         self.hold_carriage(self.carriage_y())
 
-    def render(self, width: int = 160, height: int = 120) -> np.ndarray:
+    def render(self, width: int = 320, height: int = 240) -> np.ndarray:
         c = self.client
-        view = c.computeViewMatrix(cameraEyePosition=[1.2, 0.0, 0.45], cameraTargetPosition=[WORKING_X, 0, 0.05], cameraUpVector=[0, 0, 1])
-        projection = c.computeProjectionMatrixFOV(fov=60, aspect=width / height, nearVal=0.01, farVal=5.0)
+        view = c.computeViewMatrix(cameraEyePosition=[1.05, 0.0, 0.3], cameraTargetPosition=[WORKING_X, 0, 0.05], cameraUpVector=[0, 0, 1])
+        projection = c.computeProjectionMatrixFOV(fov=55, aspect=width / height, nearVal=0.01, farVal=5.0)
         _, _, rgba, _, _ = c.getCameraImage(width, height, view, projection, renderer=pybullet.ER_TINY_RENDERER)
         return np.asarray(rgba, np.uint8).reshape(height, width, 4)[..., :3]
 

@@ -40,8 +40,9 @@ class DMCEnv(gymnasium.Env):
       exclude_keys: observation keys to drop (e.g. ("velocity",)).
       frame_skip: physics control steps per env step (action repeat).
       from_pixels: observe an RGB render instead of the state.
-      height, width, camera_id: render settings (pixels and `render()`).
+      height, width, camera_id: the pixel observation's size and camera.
       render_mode: None or "rgb_array".
+      render_size: (height, width) of `render()` frames (camera `camera_id`).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
@@ -57,6 +58,7 @@ class DMCEnv(gymnasium.Env):
         width: int = 84,
         camera_id: int = 0,
         render_mode: Optional[str] = None,
+        render_size: tuple[int, int] = (240, 320),
     ):
         if frame_skip < 1:
             raise ValueError(f"frame_skip must be >= 1, got {frame_skip}")
@@ -71,6 +73,7 @@ class DMCEnv(gymnasium.Env):
         self.frame_skip = int(frame_skip)
         self.from_pixels = bool(from_pixels)
         self._height, self._width, self._camera_id = int(height), int(width), int(camera_id)
+        self._render_size = (int(render_size[0]), int(render_size[1]))
 
         obs_spec = self._env.observation_spec()
         unknown = set(exclude_keys) - set(obs_spec)
@@ -100,12 +103,12 @@ class DMCEnv(gymnasium.Env):
 
     def _observation(self, time_step) -> np.ndarray:
         if self.from_pixels:
-            return self._render_rgb().transpose(2, 0, 1).copy()
+            return self._render_rgb(self._height, self._width).transpose(2, 0, 1).copy()
         parts = [np.asarray(time_step.observation[k], np.float64).ravel() for k in self.obs_keys]
         return np.concatenate(parts).astype(np.float32)
 
-    def _render_rgb(self) -> np.ndarray:
-        return self._env.physics.render(height=self._height, width=self._width, camera_id=self._camera_id)
+    def _render_rgb(self, height: int, width: int) -> np.ndarray:
+        return self._env.physics.render(height=height, width=width, camera_id=self._camera_id)
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None):
         super().reset(seed=seed)
@@ -127,7 +130,7 @@ class DMCEnv(gymnasium.Env):
 
     def render(self):
         if self.render_mode == "rgb_array":
-            return self._render_rgb()
+            return self._render_rgb(*self._render_size)
         return None
 
     def close(self):

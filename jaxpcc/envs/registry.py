@@ -14,7 +14,7 @@ from typing import Iterator, Optional
 
 import gymnasium
 import numpy as np
-from gymnasium.wrappers import RescaleAction, TimeLimit
+from gymnasium.wrappers import HumanRendering, RescaleAction, TimeLimit
 
 from jaxpcc.envs import domains  # registers the custom ids
 
@@ -75,6 +75,21 @@ def is_image_env(env_id: str) -> bool:
     return entry is not None and entry.is_image
 
 
+def _make_with_render_mode(env_id: str, render_mode: Optional[str]) -> tuple[gymnasium.Env, bool]:
+    """gymnasium.make, falling back to rgb_array frames shown in a window for envs without "human".
+
+    Returns the env and whether it still needs gymnasium's HumanRendering wrapper.
+    """
+    if render_mode is None:
+        return gymnasium.make(env_id), False
+    try:
+        return gymnasium.make(env_id, render_mode=render_mode), False
+    except ValueError:
+        if render_mode != "human":
+            raise
+        return gymnasium.make(env_id, render_mode="rgb_array"), True
+
+
 def make_env(env_id: str, seed: Optional[int] = None, render_mode: Optional[str] = None) -> gymnasium.Env:
     """Builds `env_id` with actions in [-1, 1] and the time limit outermost.
 
@@ -84,13 +99,14 @@ def make_env(env_id: str, seed: Optional[int] = None, render_mode: Optional[str]
       render_mode: passed to gymnasium ("rgb_array" for recording, "human" for a window).
     """
     check_env_id(env_id)
-    kwargs = {} if render_mode is None else {"render_mode": render_mode}
     with _quiet_gymnasium():
-        env = gymnasium.make(env_id, **kwargs)
+        env, show_window = _make_with_render_mode(env_id, render_mode)
         max_steps = env.spec.max_episode_steps if env.spec is not None else None
         inner = env.env if isinstance(env, TimeLimit) else env
         if max_steps is None:
             max_steps = getattr(inner.unwrapped, "max_episode_steps", None) or DEFAULT_MAX_EPISODE_STEPS
+        if show_window:
+            inner = HumanRendering(inner)
         space = inner.action_space
         if isinstance(space, gymnasium.spaces.Box) and not (
             space.dtype == np.float32 and np.all(space.low == -1) and np.all(space.high == 1)

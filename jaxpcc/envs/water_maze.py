@@ -34,6 +34,24 @@ from jaxpcc.envs.wrappers import ConcatObs, FilterObsByIndex
 WORLD_RADIUS = 1.0
 TELEPORT_EVERY = 5
 POMDP_INDICES = (0, 1, 2)
+RENDER_SIZE = 256
+
+
+def _check_render_mode(render_mode: Optional[str]) -> Optional[str]:
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+    return render_mode
+
+
+def draw_maze(position: np.ndarray, platform_center: np.ndarray, platform_radius: float) -> np.ndarray:
+    """A top view [RENDER_SIZE, RENDER_SIZE, 3] uint8: pool blue, platform green, the point red."""
+    coords = (np.arange(RENDER_SIZE) + 0.5) / RENDER_SIZE * 2.2 - 1.1
+    x, y = np.meshgrid(coords, -coords)  # image rows go down, y goes up
+    image = np.full((RENDER_SIZE, RENDER_SIZE, 3), 255, np.uint8)
+    image[x**2 + y**2 < WORLD_RADIUS**2] = (150, 200, 255)
+    image[(x - platform_center[0]) ** 2 + (y - platform_center[1]) ** 2 < platform_radius**2] = (90, 200, 90)
+    image[(x - position[0]) ** 2 + (y - position[1]) ** 2 < 0.04**2] = (220, 30, 30)
+    return image
 
 
 def _inside(point: np.ndarray, centre: np.ndarray, radius: float) -> bool:
@@ -46,14 +64,14 @@ class WaterMazeSimpleEnv(gymnasium.Env):
     `reset(options={"platform_angle": theta})` fixes the platform angle (for plots and tests).
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     max_acceleration = 0.03
     max_speed = 0.1
     platform_radius = 0.3
     platform_distance = 0.7
 
     def __init__(self, render_mode: Optional[str] = None):
-        self.render_mode = render_mode
+        self.render_mode = _check_render_mode(render_mode)
         self.action_space = spaces.Box(-self.max_acceleration, self.max_acceleration, (2,), np.float32)
         self.observation_space = spaces.Box(-1.0, 1.0, (5,), np.float32)
         self.position = np.zeros(2)
@@ -99,15 +117,20 @@ class WaterMazeSimpleEnv(gymnasium.Env):
             self.steps_in_platform = 0
         return self._obs(), reward, False, False, info
 
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return draw_maze(self.position, self.platform_center, self.platform_radius)
+        return None
+
 
 class WaterMazeEnv(gymnasium.Env):
     """The older water mazes, sparse (`dense=False`) or dense (see the module docstring)."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     max_action = 0.2
 
     def __init__(self, dense: bool = False, render_mode: Optional[str] = None):
-        self.render_mode = render_mode
+        self.render_mode = _check_render_mode(render_mode)
         self.dense = bool(dense)
         self.platform_radius = 0.2 if self.dense else 0.3
         self.action_space = spaces.Box(-self.max_action, self.max_action, (2,), np.float32)
@@ -164,6 +187,11 @@ class WaterMazeEnv(gymnasium.Env):
             self.position = self._random_start()
             self.steps_in_platform = 0
         return self._obs(), reward, False, False, info
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return draw_maze(self.position, self.platform_center, self.platform_radius)
+        return None
 
 
 def simple_mdp(render_mode: Optional[str] = None) -> gymnasium.Env:
