@@ -174,6 +174,7 @@ def test_make_env_does_not_repeat_gymnasium_noise():
 
 
 def test_import_loads_no_simulator_and_no_jax():
+    import pathlib
     import subprocess
     import sys
 
@@ -182,7 +183,8 @@ def test_import_loads_no_simulator_and_no_jax():
         "bad = [m for m in sys.modules if m.split('.')[0] in ('jax', 'dm_control', 'mujoco', 'pybullet', 'pybullet_envs_gymnasium')]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    root = pathlib.Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -2,7 +2,8 @@
 
 `SUITE_TASKS[(domain, task)] = (observation size, action size)`; every task runs 1000 control steps
 (the `lqr` tasks have no limit in dm_control and get 1000 here too), i.e. 200 env steps at frame
-skip 5. `tests/test_env_dmc.py` checks this table against `dm_control.suite.ALL_TASKS`.
+skip 5. `tests/test_env_dmc.py` checks the keys against `dm_control.suite.ALL_TASKS` and the slow
+sweep in `tests/test_envs.py` checks the sizes and limits against the built envs.
 """
 
 SUITE_TASKS: dict[tuple[str, str], tuple[int, int]] = {

@@ -3,7 +3,7 @@
 Each `EnvEntry` names a factory by "module:function" (gymnasium imports it only when the env is
 made, so importing this module loads no simulator), the reference's episode length, and static
 metadata for the catalog (observation and action shapes, a one-line description), which
-`tests/test_env_catalog.py` checks against the built envs.
+`tests/test_envs.py` checks against the built envs.
 """
 
 from __future__ import annotations
