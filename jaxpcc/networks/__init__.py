@@ -1,8 +1,9 @@
-"""Flax linen modules only: MLPs, actors, ensemble critics (no optimizer, RNG or env knowledge)."""
+"""Flax linen modules only: MLPs, actors, ensemble critics, the conv encoder (no optimizer, RNG or env knowledge)."""
 
 from jaxpcc.networks.mlp import MLP, TorchLinear, torch_uniform
 from jaxpcc.networks.actors import DeterministicActor, GaussianActor
 from jaxpcc.networks.critics import Critic, EnsembleCritic
+from jaxpcc.networks.encoder import ConvEncoder, TorchConv
 
 __all__ = [
     "MLP",
@@ -12,4 +13,6 @@ __all__ = [
     "GaussianActor",
     "Critic",
     "EnsembleCritic",
+    "ConvEncoder",
+    "TorchConv",
 ]
