@@ -91,15 +91,15 @@ def time_ablations(reps: int) -> dict[str, float]:
     obs = jnp.asarray(random_batches(1).obs[0])
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     stacked = jax.vmap(lambda k: net.init(k, obs))(keys)
-    member = lambda i: jax.tree_util.tree_map(lambda x: x[i], stacked)  # noqa: E731
+    member = lambda p, i: jax.tree_util.tree_map(lambda x: x[i], p)  # noqa: E731
     hoisted = lambda p: net.apply(p, obs)[0]  # noqa: E731
     in_scan = lambda p: _in_scan_lstm(p, obs)  # noqa: E731
     variants = {
         "ensemble vmap, hoisted input projection (jaxpcc)": lambda p: jnp.sum(jax.vmap(hoisted)(p) ** 2),
         "ensemble vmap, projection inside the scan": lambda p: jnp.sum(jax.vmap(in_scan)(p) ** 2),
-        "two separate scans, hoisted projection": lambda p: sum(jnp.sum(hoisted(member(i)) ** 2) for i in range(2)),
+        "two separate scans, hoisted projection": lambda p: sum(jnp.sum(hoisted(member(p, i)) ** 2) for i in range(2)),
         "two separate scans, projection inside the scan": lambda p: sum(
-            jnp.sum(in_scan(member(i)) ** 2) for i in range(2)
+            jnp.sum(in_scan(member(p, i)) ** 2) for i in range(2)
         ),
     }
     out = {}
@@ -161,7 +161,7 @@ def time_torch(updates: int) -> float:
 
     def update(b):
         o, a, r, d, m = b
-        alpha = float(log_alpha.exp())
+        alpha = float(log_alpha.detach().exp())
         h_actor = actor_summ(o)[0]
         h1, h2 = q1_summ(o)[0], q2_summ(o)[0]
         with torch.no_grad():
