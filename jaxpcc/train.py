@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from jaxpcc import checkpoint
-from jaxpcc.agents import Agent, make_agent
+from jaxpcc.agents import IMAGE_ALGOS, Agent, make_agent
 from jaxpcc.agents.common import describe_config
 from jaxpcc.envs import make_env, max_episode_steps
 from jaxpcc.logger import RunLogger
@@ -200,11 +200,14 @@ def train(
     seeds = RunSeeds.from_seed(seed)
     env, test_env = make_env(env_id, seed=seed), make_env(env_id, seed=seed + 1)
     obs_shape, action_dim = env.observation_space.shape, env.action_space.shape[0]
-    agent = make_agent(algo, int(np.prod(obs_shape)), action_dim)
+    agent = make_agent(algo, obs_shape, action_dim)
     if agent.is_recurrent:  # whole episodes (or segments) and a hidden state carried while acting
         buffer = RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_episode_steps(env), seed=seeds.buffer_seed)
-    else:
-        buffer = ReplayBuffer(obs_shape, action_dim, seed=seeds.buffer_seed)
+    else:  # images stay uint8 in the buffer; the image agent scales them to [0, 1] on the device
+        obs_dtype = np.uint8 if env.observation_space.dtype == np.uint8 else np.float32
+        buffer = ReplayBuffer(obs_shape, action_dim, obs_dtype=obs_dtype, seed=seeds.buffer_seed)
+    if algo in IMAGE_ALGOS:  # the buffer's gin flag switches DrQ, which the agent applies in its update
+        agent = make_agent(algo, obs_shape, action_dim, augment=buffer.use_aug_for_img)
     batch_type = SequenceBatch if agent.is_recurrent else Batch
     carry = agent.initial_carry() if agent.is_recurrent else None
     state = agent.init(seeds.init_key)

@@ -2,7 +2,8 @@
 
 Both run deterministic test episodes and print their lengths and returns, as the reference's
 `load_and_visualize_policy`. Recording is headless and works for every env that renders
-`rgb_array` frames, dm_control ones included.
+`rgb_array` frames, dm_control ones included. For image observations it also writes what the
+agent sees: its stacked frames side by side, oldest first (`episode_N_agent_view`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import gymnasium
 import imageio.v2 as imageio
 import jax
 import numpy as np
@@ -22,6 +24,38 @@ from jaxpcc.train import POLICY_NAME, load_policy, run_test_episodes
 
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class ObservationLog(gymnasium.Wrapper):
+    """Keeps the observation the env last returned (`last_obs`), so a recorder can show it."""
+
+    def __init__(self, env: gymnasium.Env):
+        super().__init__(env)
+        self.last_obs = None
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.last_obs = obs
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.last_obs = obs
+        return obs, reward, terminated, truncated, info
+
+
+def agent_view(obs: np.ndarray, scale: int = 2) -> np.ndarray:
+    """An image observation [C, H, W] as an RGB frame [scale*H, scale*C*W, 3]: channels side by side.
+
+    With stacked grayscale frames (the `-img-concat3` envs) this shows the three frames the
+    policy reads, oldest on the left. uint8 pixels are shown as they are, floats as [0, 1].
+    """
+    obs = np.asarray(obs)
+    if obs.dtype != np.uint8:
+        obs = np.clip(np.rint(obs * 255.0), 0, 255).astype(np.uint8)
+    strip = np.concatenate(list(obs), axis=1)  # [H, C * W]
+    strip = np.repeat(np.repeat(strip, scale, axis=0), scale, axis=1)
+    return np.repeat(strip[:, :, None], 3, axis=2)
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
@@ -51,25 +85,32 @@ def visualize(
     if not policy_path.exists():
         raise FileNotFoundError(f"no saved policy at {policy_path}; train this run first")
     render_mode = "human" if mode == "render" and has_display() else "rgb_array"
-    env = make_env(env_id, seed=seed, render_mode=render_mode)
-    agent = make_agent(algo, int(np.prod(env.observation_space.shape)), env.action_space.shape[0])
+    env = ObservationLog(make_env(env_id, seed=seed, render_mode=render_mode))
+    image_obs = len(env.observation_space.shape) == 3
+    agent = make_agent(algo, env.observation_space.shape, env.action_space.shape[0])
     state = load_policy(Path(run_dir), agent, agent.init(jax.random.PRNGKey(seed)))
     frames: list[np.ndarray] = []
+    views: list[np.ndarray] = []
 
     def on_step(e) -> None:
         if render_mode == "rgb_array":
             frame = e.render()
             if frame is not None:
                 frames.append(np.asarray(frame))
+        if mode == "record" and image_obs:
+            views.append(agent_view(e.last_obs))
 
     lengths, returns = [], []
     for i in range(num_episodes):
         frames.clear()
+        views.clear()
         ep_len, ep_ret = run_test_episodes(env, agent, state, jax.random.PRNGKey(seed), [seed + i], on_step)
         lengths += ep_len
         returns += ep_ret
         if mode == "record" and frames:
             write_video(Path(run_dir) / "videos" / f"episode_{i}", frames)
+        if mode == "record" and views:
+            write_video(Path(run_dir) / "videos" / f"episode_{i}_agent_view", views)
     env.close()
     if mode == "render" and render_mode != "human":
         print("no display found: frames were rendered off-screen; use --record to save videos")

@@ -45,3 +45,30 @@ def tanh_gaussian(mean, log_std, eps):
     log_normal = -0.5 * eps**2 - log_std - 0.5 * np.log(2 * np.pi)
     log_prob = np.sum(log_normal - np.log(1.0 - np.tanh(u) ** 2), axis=-1)
     return np.tanh(u), log_prob
+
+
+def conv2d_nchw(x, kernel, bias, stride):
+    """'VALID' convolution of NCHW images x [N, C, H, W] with an HWIO kernel [k, k, C, F] (PyTorch's Conv2d)."""
+    k = kernel.shape[0]
+    h_out = (x.shape[2] - k) // stride + 1
+    w_out = (x.shape[3] - k) // stride + 1
+    out = np.zeros((x.shape[0], kernel.shape[3], h_out, w_out))
+    for di in range(k):
+        for dj in range(k):
+            window = x[:, :, di : di + stride * (h_out - 1) + 1 : stride, dj : dj + stride * (w_out - 1) + 1 : stride]
+            out += np.einsum("nchw,cf->nfhw", window, np.asarray(kernel[di, dj], np.float64))
+    return out + np.asarray(bias, np.float64)[None, :, None, None]
+
+
+def conv_encoder(params, images, strides=(2, 1, 1, 1), eps=1e-5):
+    """The reference's ConvNet on NCHW images [N, C, H, W]: convs + ReLU, flatten (C, H, W), linear, LayerNorm, tanh."""
+    p = params["params"]
+    x = np.asarray(images, np.float64)
+    for i, stride in enumerate(strides):
+        conv = p[f"TorchConv_{i}"]
+        x = np.maximum(conv2d_nchw(x, conv["kernel"], conv["bias"], stride), 0.0)
+    x = linear(p["TorchLinear_0"], x.reshape(x.shape[0], -1))
+    mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    ln = p["LayerNorm_0"]
+    x = (x - mean) / np.sqrt(var + eps) * np.asarray(ln["scale"], np.float64) + np.asarray(ln["bias"], np.float64)
+    return np.tanh(x)
