@@ -245,6 +245,7 @@ def trained_run(tmp_path_factory):
     return env_id, run_dir
 
 
+@pytest.mark.slow
 def test_short_run_lowers_the_critic_loss_and_stores_uint8(trained_run):
     _, run_dir = trained_run
     rows = list(csv.DictReader(open(run_dir / "progress.csv")))
@@ -255,6 +256,7 @@ def test_short_run_lowers_the_critic_loss_and_stores_uint8(trained_run):
     assert meta["config"]["augment"] is True  # ReplayBuffer.use_aug_for_img's default reached the agent
 
 
+@pytest.mark.slow
 def test_no_aug_config_reaches_the_agent(tmp_path):
     no_updates = "train.num_epochs = 1\ntrain.num_steps_per_epoch = 30\ntrain.update_after = 100\n"
     gin.parse_config(RUN + "ReplayBuffer.use_aug_for_img = False\n" + no_updates)
@@ -263,6 +265,7 @@ def test_no_aug_config_reaches_the_agent(tmp_path):
     assert meta["config"]["augment"] is False
 
 
+@pytest.mark.slow
 def test_record_writes_scene_and_agent_view_videos(trained_run):
     from jaxpcc.visualize import visualize
 
