@@ -7,6 +7,7 @@ one message and exit with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import sys
 from pathlib import Path
@@ -32,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--algo", help="algorithm: ddpg, td3, sac, ...")
     parser.add_argument("--config", help=f"gin file (default {DEFAULT_CONFIG}); relative to the cwd, the repo or configs/")
     parser.add_argument("--run_id", type=int, nargs="+", default=[1], help="one or more run ids, run one after another")
+    parser.add_argument(
+        "--vectorized", action="store_true",
+        help="train all --run_id seeds together in one process (vmapped), each with its own envs, buffer and files",
+    )
     parser.add_argument("--seed_offset", type=int, default=0, help="seed = run_id + seed_offset")
     parser.add_argument("--gin_param", action="append", default=[], help="extra gin binding, e.g. 'train.num_epochs=2'")
     parser.add_argument("--results_dir", default="results", help="runs go to RESULTS_DIR/ENV/ALGO/RUN_ID")
@@ -115,35 +120,45 @@ def run(args: argparse.Namespace) -> None:
 
     import gin
 
-    from jaxpcc.checkpoint import CheckpointError
-    from jaxpcc.train import train
+    from jaxpcc.train import train, train_vectorized
     from jaxpcc.visualize import visualize
 
     rel_config = config.relative_to(CONFIG_DIR) if config.is_relative_to(CONFIG_DIR) else config.name
-    for run_id in args.run_id:
-        run_dir = Path(args.results_dir) / args.env / args.algo / str(run_id)
-        seed = run_id + args.seed_offset
-        try:
-            if args.render or args.record:
+    group = f"{args.env} {args.algo} {rel_config} (jaxpcc)"
+    run_dirs = [Path(args.results_dir) / args.env / args.algo / str(run_id) for run_id in args.run_id]
+    seeds = [run_id + args.seed_offset for run_id in args.run_id]
+    with user_errors():
+        if args.render or args.record:
+            for run_id, run_dir, seed in zip(args.run_id, run_dirs, seeds):
                 lengths, returns = visualize(args.env, args.algo, run_dir, "render" if args.render else "record", args.episodes, seed)
                 print(f"run {run_id}: returns {[round(r, 2) for r in returns]}")
                 print(f"run {run_id}: lengths {lengths}")
-                continue
+            return
+        for run_dir in run_dirs:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "config.gin").write_text(gin.config_str())
-            train(
-                env_id=args.env, algo=args.algo, run_dir=run_dir, seed=seed, quiet=args.quiet,
-                wandb_group=f"{args.env} {args.algo} {rel_config} (jaxpcc)",
-            )
+        if args.vectorized and len(run_dirs) > 1:
+            train_vectorized(args.env, args.algo, run_dirs, seeds, quiet=args.quiet, wandb_group=group)
+        else:
+            for run_dir, seed in zip(run_dirs, seeds):
+                train(env_id=args.env, algo=args.algo, run_dir=run_dir, seed=seed, quiet=args.quiet, wandb_group=group)
+        for run_dir in run_dirs:
             (run_dir / "operative_config.gin").write_text(gin.operative_config_str())
-        except CheckpointError as err:
-            raise UserError(str(err)) from err
-        except FileNotFoundError as err:
-            raise UserError(str(err)) from err
-        except (ValueError, RuntimeError) as err:
-            if "Required bindings" in str(err) or "required" in str(err).lower() and "gin" in repr(err):
-                raise UserError(f"the config leaves a required parameter unbound: {err}") from err
-            raise
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turns the errors a user can cause (files, checkpoints, unbound gin parameters) into UserError."""
+    from jaxpcc.checkpoint import CheckpointError
+
+    try:
+        yield
+    except (CheckpointError, FileNotFoundError) as err:
+        raise UserError(str(err)) from err
+    except (ValueError, RuntimeError) as err:
+        if "Required bindings" in str(err):
+            raise UserError(f"the config leaves a required parameter unbound: {err}") from err
+        raise
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

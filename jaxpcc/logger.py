@@ -68,6 +68,7 @@ class RunLogger:
       total_steps, start_step: for the progress bar (start_step > 0 on resume).
       wandb_group, wandb_name, wandb_id, wandb_config: the wandb run (resumed if `wandb_id`).
       quiet: no console output (tests).
+      show_progress: draw the progress bar (one bar per process: vectorized seeds share the first's).
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class RunLogger:
         wandb_id: Optional[str] = None,
         wandb_config: Optional[dict] = None,
         quiet: bool = False,
+        show_progress: bool = True,
     ):
         self.csv = CSVLog(run_dir, list(BASE_COLUMNS) + list(metric_columns), keep_until_step=start_step)
         self.console = Console(quiet=quiet)
@@ -91,7 +93,7 @@ class RunLogger:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
-            disable=quiet,
+            disable=quiet or not show_progress,
         )
         self.task = self.progress.add_task(wandb_name or "steps", total=total_steps, completed=start_step)
         self.progress.start()
@@ -107,6 +109,7 @@ class RunLogger:
                 name=wandb_name,
                 id=wandb_id,
                 resume="allow",
+                reinit="create_new",
                 dir=str(run_dir),
                 config=wandb_config or {},
             )

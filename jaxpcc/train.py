@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import gin
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxpcc import checkpoint
@@ -171,12 +172,158 @@ def _rebuild_episode(env, seeds: RunSeeds, progress: Progress, buffer: ReplayBuf
     return obs
 
 
+@dataclasses.dataclass
+class SeedRun:
+    """The host side of one seed: its envs, buffer, randomness, counters, logs and files.
+
+    A run trained alone and each seed of a vectorized run are the same object; only the device
+    side (one TrainState, or several stacked along a leading seed axis) differs.
+    """
+
+    env_id: str
+    run_dir: Path
+    seed: int
+    seeds: RunSeeds
+    env: object
+    test_env: object
+    buffer: object
+    progress: Progress
+    wandb_id: Optional[str] = None
+    obs: Optional[np.ndarray] = None
+    logger: Optional[RunLogger] = None
+    lengths: list = dataclasses.field(default_factory=list)
+    returns: list = dataclasses.field(default_factory=list)
+    successes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / CHECKPOINT_NAME
+
+    def step(self, action: np.ndarray, recurrent: bool) -> bool:
+        """Steps the train env, stores the transition, keeps the books; True when an episode ended."""
+        next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        if recurrent:
+            self.buffer.push(self.obs, action, reward, next_obs, terminated, truncated)
+        else:
+            self.buffer.push(self.obs, action, reward, next_obs, terminated)
+        self.obs = next_obs
+        p = self.progress
+        p.episode_len += 1
+        p.episode_return += float(reward)
+        p.step += 1
+        if not (terminated or truncated):
+            return False
+        self.lengths.append(p.episode_len)
+        self.returns.append(p.episode_return)
+        self.successes.append(float(p.episode_return > 0))
+        p.episode += 1
+        p.episode_len, p.episode_return = 0, 0.0
+        self.obs, _ = self.env.reset(seed=self.seeds.train_episode_seed(p.episode))
+        return True
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
+        self.env.close()
+        self.test_env.close()
+
+
+def build_agent(env_id: str, algo: str, buffer_seed: int = 0):
+    """The agent for `env_id`, and a factory of fresh buffers of the kind it trains from."""
+    probe = make_env(env_id)
+    obs_shape, action_dim = probe.observation_space.shape, probe.action_space.shape[0]
+    max_steps = max_episode_steps(probe)
+    image = probe.observation_space.dtype == np.uint8
+    probe.close()
+
+    def new_buffer(agent, seed):
+        if agent is not None and agent.is_recurrent:  # whole episodes (or segments)
+            return RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_steps, seed=seed)
+        # Images stay uint8 in the buffer; the image agent scales them to [0, 1] on the device.
+        return ReplayBuffer(obs_shape, action_dim, obs_dtype=np.uint8 if image else np.float32, seed=seed)
+
+    overrides = {}
+    if algo in IMAGE_ALGOS:  # the buffer's gin flag switches DrQ, which the agent applies in its update
+        overrides["augment"] = new_buffer(None, buffer_seed).use_aug_for_img
+    return make_agent(algo, obs_shape, action_dim, **overrides), new_buffer
+
+
+def open_run(env_id: str, agent: Agent, new_buffer: Callable, run_dir: Path, seed: int):
+    """A SeedRun with its device state (and carry), restored from its checkpoint when one exists."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seeds = RunSeeds.from_seed(seed)
+    run = SeedRun(
+        env_id, run_dir, seed, seeds, make_env(env_id, seed=seed), make_env(env_id, seed=seed + 1),
+        new_buffer(agent, seeds.buffer_seed), Progress(),
+    )
+    carry = agent.initial_carry() if agent.is_recurrent else None
+    state = agent.init(seeds.init_key)
+    if run.checkpoint_path.exists():
+        state, run.progress, run.wandb_id, carry = _restore(
+            run.checkpoint_path, env_id, agent, seed, state, run.buffer, seeds, carry
+        )
+        run.obs = _rebuild_episode(run.env, seeds, run.progress, run.buffer)
+    else:
+        run.obs, _ = run.env.reset(seed=seeds.train_episode_seed(0))
+    return run, state, carry
+
+
+class Learner:
+    """The device side of N seeds: acting and updating, vmapped over a leading seed axis when N > 1.
+
+    With one seed the agent's own jitted functions run unchanged, so a run trained alone is the
+    same program whether or not vectorized runs exist.
+    """
+
+    def __init__(self, agent: Agent, act_keys: list[jax.Array]):
+        self.agent, self.n = agent, len(act_keys)
+        rec = agent.is_recurrent
+        if self.n == 1:
+            key = act_keys[0]
+            if rec:
+                self._act = jax.jit(lambda s, c, o, t: agent.act(s, c, o, jax.random.fold_in(key, t), deterministic=False))
+            else:
+                self._act = jax.jit(lambda s, c, o, t: (agent.act(s, o, jax.random.fold_in(key, t), deterministic=False), c))
+            self._update = agent.update_many
+        else:
+            keys = jnp.stack(act_keys)
+
+            def act_one(s, c, o, k, t):
+                k = jax.random.fold_in(k, t)
+                return agent.act(s, c, o, k, deterministic=False) if rec else (agent.act(s, o, k, deterministic=False), c)
+
+            vmapped = jax.vmap(act_one, in_axes=(0, 0 if rec else None, 0, 0, None))
+            self._act = jax.jit(lambda s, c, o, t: vmapped(s, c, o, keys, t))
+            self._update = jax.jit(jax.vmap(agent.update_many), donate_argnums=0)
+
+    def stack(self, trees: list):
+        return trees[0] if self.n == 1 else jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
+
+    def select(self, tree, k: int):
+        return tree if self.n == 1 else jax.tree.map(lambda x: x[k], tree)
+
+    def act(self, state, carry, observations: list[np.ndarray], t: int):
+        obs = observations[0] if self.n == 1 else np.stack(observations)
+        actions, carry = self._act(state, carry, obs, t)
+        actions = np.asarray(actions)
+        return ([actions] if self.n == 1 else list(actions)), carry
+
+    def reset_carry(self, carry, k: int):
+        fresh = self.agent.initial_carry()
+        return fresh if self.n == 1 else jax.tree.map(lambda c, z: c.at[k].set(z), carry, fresh)
+
+    def update(self, state, batches: list):
+        """One block of updates per seed; the seeds' batches reach the device in one transfer."""
+        stacked = batches[0] if self.n == 1 else jax.tree.map(lambda *xs: np.stack(xs), *batches)
+        return self._update(state, jax.device_put(stacked))
+
+
 @gin.configurable("train", denylist=["env_id", "algo", "run_dir", "seed", "quiet", "wandb_group"])
 def train(
     env_id: str,
     algo: str,
-    run_dir: str | Path,
-    seed: int,
+    run_dir: str | Path | Sequence[str | Path],
+    seed: int | Sequence[int],
     num_epochs: int = gin.REQUIRED,
     num_steps_per_epoch: int = gin.REQUIRED,
     num_test_episodes_per_epoch: int = gin.REQUIRED,
@@ -184,117 +331,135 @@ def train(
     update_every: int = 1,
     quiet: bool = False,
     wandb_group: str = "",
-) -> dict:
-    """Trains (or resumes) one run and returns its last epoch's log row.
+):
+    """Trains (or resumes) one run, or several seeds vectorized, and returns the last epoch's row(s).
 
     Args:
       env_id, algo: what to train; `run_dir` receives progress.csv, checkpoint.npz, policy.npz.
       seed: the run's only source of randomness (network init, noise, sampling, env resets).
+        Lists of run dirs and seeds train those seeds together (see `train_vectorized`) and
+        return a list of rows.
       num_epochs, num_steps_per_epoch: total env steps = their product.
       num_test_episodes_per_epoch: deterministic test episodes after each epoch.
       update_after: random actions and no updates before this many env steps.
       update_every: every `update_every` steps, `update_every` gradient steps (ratio 1:1).
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    seeds = RunSeeds.from_seed(seed)
-    env, test_env = make_env(env_id, seed=seed), make_env(env_id, seed=seed + 1)
-    obs_shape, action_dim = env.observation_space.shape, env.action_space.shape[0]
-    agent = make_agent(algo, obs_shape, action_dim)
-    if agent.is_recurrent:  # whole episodes (or segments) and a hidden state carried while acting
-        buffer = RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_episode_steps(env), seed=seeds.buffer_seed)
-    else:  # images stay uint8 in the buffer; the image agent scales them to [0, 1] on the device
-        obs_dtype = np.uint8 if env.observation_space.dtype == np.uint8 else np.float32
-        buffer = ReplayBuffer(obs_shape, action_dim, obs_dtype=obs_dtype, seed=seeds.buffer_seed)
-    if algo in IMAGE_ALGOS:  # the buffer's gin flag switches DrQ, which the agent applies in its update
-        agent = make_agent(algo, obs_shape, action_dim, augment=buffer.use_aug_for_img)
-    batch_type = SequenceBatch if agent.is_recurrent else Batch
-    carry = agent.initial_carry() if agent.is_recurrent else None
-    state = agent.init(seeds.init_key)
-    progress, wandb_id = Progress(), None
-    ckpt_path = run_dir / CHECKPOINT_NAME
-    if ckpt_path.exists():
-        state, progress, wandb_id, carry = _restore(ckpt_path, env_id, agent, seed, state, buffer, seeds, carry)
-        obs = _rebuild_episode(env, seeds, progress, buffer)
-    else:
-        obs, _ = env.reset(seed=seeds.train_episode_seed(0))
-    total_steps = num_epochs * num_steps_per_epoch
-    last_row: dict = {"Epoch": progress.epoch, "Timesteps": progress.step}
-    if progress.step >= total_steps:
-        return last_row
-
-    logger = RunLogger(
-        run_dir, list(agent.metric_names.values()), total_steps, progress.step, wandb_group=wandb_group,
-        wandb_name=f"run_id={run_dir.name}", wandb_id=wandb_id,
-        wandb_config={"env": env_id, "algo": algo, "seed": seed, "config": describe_config(agent.config)}, quiet=quiet,
+    schedule = dict(
+        num_epochs=num_epochs, num_steps_per_epoch=num_steps_per_epoch, update_after=update_after,
+        num_test_episodes_per_epoch=num_test_episodes_per_epoch, update_every=update_every,
     )
-    explore = jax.jit(lambda s, o, t: agent.act(s, o, jax.random.fold_in(seeds.act_key, t), deterministic=False))
-    if agent.is_recurrent:
-        explore = jax.jit(
-            lambda s, c, o, t: agent.act(s, c, o, jax.random.fold_in(seeds.act_key, t), deterministic=False)
+    if isinstance(seed, int):
+        return train_seeds(env_id, algo, [Path(run_dir)], [seed], schedule, quiet, wandb_group)[0]
+    run_dirs = [Path(d) for d in run_dir]
+    # A crash between two seeds' checkpoint writes leaves them an epoch apart: level them alone first.
+    epochs = [_checkpoint_epoch(d / CHECKPOINT_NAME) for d in run_dirs]
+    for one_dir, one_seed, epoch in zip(run_dirs, seed, epochs):
+        if epoch < max(epochs):
+            train_seeds(env_id, algo, [one_dir], [one_seed], {**schedule, "num_epochs": max(epochs)}, quiet, wandb_group)
+    return train_seeds(env_id, algo, run_dirs, list(seed), schedule, quiet, wandb_group)
+
+
+def train_vectorized(env_id: str, algo: str, run_dirs: Sequence, seeds: Sequence[int], **kwargs) -> list[dict]:
+    """Trains several seeds together in one process, each as if alone (to float tolerance).
+
+    Their TrainStates are stacked along a leading seed axis and acting and updating are vmapped;
+    each seed keeps its own envs, buffer, logs, checkpoint and results folder. The schedule is
+    the one bound to `train.*`.
+    """
+    return train(env_id, algo, list(run_dirs), list(seeds), **kwargs)
+
+
+def _checkpoint_epoch(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return int(checkpoint.load(path)[1]["progress"]["epoch"])
+
+
+def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet=False, wandb_group="") -> list:
+    """The loop for one seed, or several vectorized; returns each seed's last epoch row."""
+    num_epochs, steps_per_epoch = schedule["num_epochs"], schedule["num_steps_per_epoch"]
+    update_after, update_every = schedule["update_after"], schedule["update_every"]
+    total_steps = num_epochs * steps_per_epoch
+    agent, new_buffer = build_agent(env_id, algo)
+    opened = [open_run(env_id, agent, new_buffer, Path(d), s) for d, s in zip(run_dirs, seeds)]
+    runs = [r for r, _, _ in opened]
+    rows = [{"Epoch": r.progress.epoch, "Timesteps": r.progress.step} for r in runs]
+    if len({r.progress.step for r in runs}) != 1:
+        raise checkpoint.CheckpointError("vectorized seeds must resume from the same epoch")
+    start_step = runs[0].progress.step
+    if start_step >= total_steps:
+        for r in runs:
+            r.close()
+        return rows
+
+    learner = Learner(agent, [r.seeds.act_key for r in runs])
+    state = learner.stack([s for _, s, _ in opened])
+    carry = learner.stack([c for _, _, c in opened]) if agent.is_recurrent else None
+    batch_type = SequenceBatch if agent.is_recurrent else Batch
+    for k, r in enumerate(runs):
+        r.logger = RunLogger(
+            r.run_dir, list(agent.metric_names.values()), total_steps, start_step, wandb_group=wandb_group,
+            wandb_name=f"run_id={r.run_dir.name}", wandb_id=r.wandb_id, quiet=quiet, show_progress=k == 0,
+            wandb_config={"env": env_id, "algo": algo, "seed": r.seed, "config": describe_config(agent.config)},
         )
-    train_lengths, train_returns, successes, metric_log = [], [], [], []
-    epoch_start, epoch_start_step = time.perf_counter(), progress.step
+    metric_log: list = []
+    epoch_start, epoch_start_step = time.perf_counter(), start_step
     try:
-        for t in range(progress.step, total_steps):
+        for t in range(start_step, total_steps):
             if t < update_after:
-                action = seeds.explore_rng.uniform(-1.0, 1.0, action_dim).astype(np.float32)
-            elif agent.is_recurrent:
-                action, carry = explore(state, carry, obs, t)
-                action = np.asarray(action)
+                actions = [r.seeds.explore_rng.uniform(-1.0, 1.0, r.env.action_space.shape).astype(np.float32) for r in runs]
             else:
-                action = np.asarray(explore(state, obs, t))
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            if agent.is_recurrent:
-                buffer.push(obs, action, reward, next_obs, terminated, truncated)
-            else:
-                buffer.push(obs, action, reward, next_obs, terminated)
-            obs = next_obs
-            progress.episode_len += 1
-            progress.episode_return += float(reward)
-            progress.step = t + 1
-            if terminated or truncated:
-                train_lengths.append(progress.episode_len)
-                train_returns.append(progress.episode_return)
-                successes.append(float(progress.episode_return > 0))
-                progress.episode += 1
-                progress.episode_len, progress.episode_return = 0, 0.0
-                obs, _ = env.reset(seed=seeds.train_episode_seed(progress.episode))
-                carry = agent.initial_carry() if agent.is_recurrent else None
-            if t >= update_after and (t + 1) % update_every == 0 and buffer.can_sample():
-                batches = jax.device_put(batch_type(**buffer.sample_many(update_every)))
-                state, metrics = agent.update_many(state, batches)
+                actions, carry = learner.act(state, carry, [r.obs for r in runs], t)
+            for k, (r, action) in enumerate(zip(runs, actions)):
+                if r.step(action, agent.is_recurrent) and agent.is_recurrent:
+                    carry = learner.reset_carry(carry, k)
+            if t >= update_after and (t + 1) % update_every == 0 and all(r.buffer.can_sample() for r in runs):
+                batches = [batch_type(**r.buffer.sample_many(update_every)) for r in runs]
+                state, metrics = learner.update(state, batches)
                 metric_log.append(metrics)
             if (t + 1) % 100 == 0:
-                logger.advance(100)
-            if (t + 1) % num_steps_per_epoch == 0:
-                progress.epoch = (t + 1) // num_steps_per_epoch
-                test_seeds = [seeds.test_episode_seed(progress.epoch, i) for i in range(num_test_episodes_per_epoch)]
-                test_lengths, test_returns = run_test_episodes(test_env, agent, state, seeds.act_key, test_seeds)
+                runs[0].logger.advance(100)
+            if (t + 1) % steps_per_epoch == 0:
                 now = time.perf_counter()
-                progress.hours += (now - epoch_start) / 3600.0
-                last_row = {
-                    "Epoch": progress.epoch,
-                    "Timesteps": t + 1,
-                    "Episode Length (Train)": _mean(train_lengths),
-                    "Episode Return (Train)": _mean(train_returns),
-                    "Episode Length (Test)": _mean(test_lengths),
-                    "Episode Return (Test)": _mean(test_returns),
-                    "Success Rate": _mean(successes),
-                    "Hours": progress.hours,
-                    "Steps per Second": (t + 1 - epoch_start_step) / max(now - epoch_start, 1e-9),
-                    **epoch_means(metric_log, agent.metric_names),
-                }
-                logger.log_epoch(last_row, num_epochs)
-                train_lengths, train_returns, successes, metric_log = [], [], [], []
-                _save(ckpt_path, env_id, agent, seed, state, buffer, seeds, progress, logger.wandb_id, carry)
-                save_policy(run_dir, agent, state, env_id)
+                host_metrics = jax.device_get(metric_log)
+                for k, r in enumerate(runs):
+                    seed_metrics = [jax.tree.map(lambda x: x[k], m) for m in host_metrics] if learner.n > 1 else host_metrics
+                    rows[k] = _end_epoch(
+                        r, agent, learner.select(state, k), learner.select(carry, k) if carry is not None else None,
+                        seed_metrics, schedule, now - epoch_start, (t + 1 - epoch_start_step) / max(now - epoch_start, 1e-9),
+                    )
+                metric_log = []
                 epoch_start, epoch_start_step = time.perf_counter(), t + 1
     finally:
-        logger.close()
-        env.close()
-        test_env.close()
-    return last_row
+        for r in runs:
+            r.close()
+    return rows
+
+
+def _end_epoch(run: SeedRun, agent: Agent, state, carry, metric_log, schedule, seconds: float, steps_per_second: float) -> dict:
+    """Test episodes, the epoch's log row, the checkpoint and the policy file of one seed."""
+    p = run.progress
+    p.epoch = p.step // schedule["num_steps_per_epoch"]
+    test_seeds = [run.seeds.test_episode_seed(p.epoch, i) for i in range(schedule["num_test_episodes_per_epoch"])]
+    test_lengths, test_returns = run_test_episodes(run.test_env, agent, state, run.seeds.act_key, test_seeds)
+    p.hours += seconds / 3600.0
+    row = {
+        "Epoch": p.epoch,
+        "Timesteps": p.step,
+        "Episode Length (Train)": _mean(run.lengths),
+        "Episode Return (Train)": _mean(run.returns),
+        "Episode Length (Test)": _mean(test_lengths),
+        "Episode Return (Test)": _mean(test_returns),
+        "Success Rate": _mean(run.successes),
+        "Hours": p.hours,
+        "Steps per Second": steps_per_second,
+        **epoch_means(metric_log, agent.metric_names),
+    }
+    run.logger.log_epoch(row, schedule["num_epochs"])
+    run.lengths, run.returns, run.successes = [], [], []
+    _save(run.checkpoint_path, run.env_id, agent, run.seed, state, run.buffer, run.seeds, p, run.logger.wandb_id, carry)
+    save_policy(run.run_dir, agent, state, run.env_id)
+    return row
 
 
 def _save(path, env_id, agent, seed, state, buffer, seeds, progress, wandb_id, carry=None) -> None:

@@ -1,0 +1,68 @@
+"""Several seeds in one process: seed k of a vectorized run matches seed k trained alone."""
+
+import os
+
+import gin
+import numpy as np
+import pytest
+
+from jaxpcc import checkpoint
+from jaxpcc.train import CHECKPOINT_NAME, train, train_vectorized
+
+SMALL = """
+make_MLP.hidden_dimensions = (32, 32)
+ReplayBuffer.batch_size = 32
+train.num_epochs = 1
+train.num_steps_per_epoch = 300
+train.num_test_episodes_per_epoch = 1
+train.update_after = 200
+train.update_every = 10
+"""
+
+
+def params(run_dir):
+    groups, meta = checkpoint.load(run_dir / CHECKPOINT_NAME)
+    return groups["state"], groups["buffer"], meta
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_vectorized_seeds_match_seeds_run_alone(tmp_path, algo):
+    gin.parse_config(SMALL)
+    rows = train_vectorized("Pendulum-v0", algo, [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True)
+    for k, seed in enumerate([1, 2]):
+        train("Pendulum-v0", algo, tmp_path / f"alone{seed}", seed=seed, quiet=True)
+        v_state, v_buffer, v_meta = params(tmp_path / f"v{seed}")
+        a_state, a_buffer, a_meta = params(tmp_path / f"alone{seed}")
+        for counter in ("step", "epoch", "episode", "episode_len"):
+            assert v_meta["progress"][counter] == a_meta["progress"][counter]
+        assert v_meta["progress"]["episode_return"] == pytest.approx(a_meta["progress"]["episode_return"], rel=1e-5)
+        for key in a_buffer:  # the same transitions were collected ...
+            np.testing.assert_allclose(v_buffer[key], a_buffer[key], rtol=1e-4, atol=1e-4, err_msg=key)
+        for key in a_state:  # ... and the same parameters learned
+            np.testing.assert_allclose(v_state[key], a_state[key], rtol=1e-3, atol=1e-4, err_msg=key)
+        assert rows[k]["Timesteps"] == 300
+    a, _, _ = params(tmp_path / "v1")
+    b, _, _ = params(tmp_path / "v2")
+    assert not all(np.array_equal(a[key], b[key]) for key in a)  # the seeds really differ
+
+
+def test_vectorized_run_resumes_and_levels_seeds(tmp_path):
+    gin.parse_config(SMALL)
+    dirs = [tmp_path / "s1", tmp_path / "s2"]
+    train("Pendulum-v0", "td3", dirs[0], seed=1, quiet=True)  # as if a crash hit between two checkpoint writes
+    gin.bind_parameter("train.num_epochs", 2)
+    train_vectorized("Pendulum-v0", "td3", dirs, [1, 2], quiet=True)
+    for d in dirs:
+        assert params(d)[2]["progress"]["step"] == 600
+
+
+def test_wandb_offline_logs_without_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("JAXPCC_WANDB_PROJECT", "jaxpcc-test")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    gin.parse_config(SMALL)
+    train("Pendulum-v0", "ddpg", tmp_path / "w", seed=1, quiet=True)
+    runs = list((tmp_path / "w" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    meta = params(tmp_path / "w")[2]
+    assert meta["wandb_id"] and meta["wandb_id"] in runs[0].name
