@@ -25,8 +25,10 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jaxpcc.agents import ALGOS  # noqa: E402
+from jaxpcc.cli import enable_compilation_cache  # noqa: E402
 from jaxpcc.envs import make_env  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 from jaxpcc.types import Batch  # noqa: E402
@@ -134,6 +136,19 @@ def run_sb3(algo, batch_size, steps, update_after, seed) -> dict:
     return {"wall": wall, "return": ret}
 
 
+def reference_row(args, algo: str, batch_size: int, updates: int) -> None:
+    """The reference's own update step and training loop at the same settings."""
+    import reference_offpcc
+
+    ref = reference_offpcc.import_reference(args.reference)
+    env = make_env(ENV_ID)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    upd = reference_offpcc.time_update(ref, algo, obs_dim, act_dim, batch_size)
+    wall = reference_offpcc.time_training(ref, algo, lambda: make_env(ENV_ID), ENV_ID, batch_size, args.steps, args.update_after)
+    print(f"reference offpcc: update step alone {upd:.0f} updates/s; training loop {wall:.1f} s, "
+          f"{args.steps / wall:.0f} steps/s, {updates / wall:.0f} updates/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", default=["sac", "td3", "ddpg"])
@@ -143,8 +158,12 @@ def main() -> None:
     parser.add_argument("--update-after", type=int, default=1_000)
     parser.add_argument("--update-every", type=int, default=50)
     parser.add_argument("--no-torch", action="store_true", help="jaxpcc side and ceiling only")
+    parser.add_argument("--reference", default=None, metavar="PATH",
+                        help="an offpcc checkout: also time its own update step and training loop (imported read-only)")
     args = parser.parse_args()
     import torch  # noqa: F401  (fail early if the optional requirements are missing)
+
+    enable_compilation_cache()
 
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-speed-"))
     updates = args.steps - args.update_after
@@ -156,6 +175,8 @@ def main() -> None:
         for batch_size in args.batch_sizes:
             ceil = ceiling(algo, batch_size)
             print(f"\n{algo} batch {batch_size}: ceiling (update_many alone) {ceil:.0f} updates/s")
+            if args.reference:
+                reference_row(args, algo, batch_size, updates)
             print(header)
             ratios, fractions = [], []
             for pair in range(args.pairs):

@@ -1,0 +1,68 @@
+"""Several seeds in one process against the same seeds one after another.
+
+    python benchmarks/vectorized.py --algo sac --seeds 1 2 3 4 --steps 5000
+
+Prints the wall time of the seeds run sequentially, of the same seeds vectorized (`--vectorized`),
+their ratio, and the final test returns of both (equal up to float noise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from jaxpcc.cli import enable_compilation_cache  # noqa: E402
+from jaxpcc.train import train, train_vectorized  # noqa: E402
+
+
+def bind(steps: int, update_every: int, batch_size: int) -> None:
+    gin.clear_config()
+    gin.parse_config(
+        f"""
+        train.num_epochs = {steps // 1000}
+        train.num_steps_per_epoch = 1000
+        train.num_test_episodes_per_epoch = 5
+        train.update_after = 1000
+        train.update_every = {update_every}
+        ReplayBuffer.batch_size = {batch_size}
+        """
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Pendulum-v0")
+    parser.add_argument("--algo", default="sac")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--update-every", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=100)
+    args = parser.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="jaxpcc-vec-"))
+    enable_compilation_cache()
+
+    bind(args.steps, args.update_every, args.batch_size)
+    start = time.perf_counter()
+    alone = [train(args.env, args.algo, out / "alone" / str(s), seed=s, quiet=True) for s in args.seeds]
+    sequential = time.perf_counter() - start
+
+    bind(args.steps, args.update_every, args.batch_size)
+    start = time.perf_counter()
+    together = train_vectorized(args.env, args.algo, [out / "vec" / str(s) for s in args.seeds], args.seeds, quiet=True)
+    vectorized = time.perf_counter() - start
+
+    print(f"{args.algo} on {args.env}, {len(args.seeds)} seeds x {args.steps} steps, update_every {args.update_every}, batch {args.batch_size}")
+    print(f"sequential {sequential:7.1f} s   vectorized {vectorized:7.1f} s   ratio {vectorized / sequential:.2f}")
+    for s, a, v in zip(args.seeds, alone, together):
+        print(f"seed {s}: test return alone {a['Episode Return (Test)']:8.1f}   vectorized {v['Episode Return (Test)']:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
