@@ -85,15 +85,15 @@ def evaluate(act, episodes: int = 10, seed: int = 10_000) -> float:
 
 
 def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: Path) -> dict:
-    gin.clear_config()
+    gin.clear_config()  # full selectors: the reference, when imported, registers its own `train`
     gin.parse_config(
         f"""
-        train.num_epochs = 1
-        train.num_steps_per_epoch = {steps}
-        train.num_test_episodes_per_epoch = 0
-        train.update_after = {update_after}
-        train.update_every = {update_every}
-        ReplayBuffer.batch_size = {batch_size}
+        jaxpcc.train.train.num_epochs = 1
+        jaxpcc.train.train.num_steps_per_epoch = {steps}
+        jaxpcc.train.train.num_test_episodes_per_epoch = 0
+        jaxpcc.train.train.update_after = {update_after}
+        jaxpcc.train.train.update_every = {update_every}
+        jaxpcc.replay.ring.ReplayBuffer.batch_size = {batch_size}
         """
     )
     run_dir = out / f"jaxpcc-{algo}-{batch_size}-{seed}"
