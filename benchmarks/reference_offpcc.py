@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 
-def _install_stand_ins() -> None:
+def _install_stand_ins() -> list[str]:
+    """Stand-ins for missing modules; returns their names so they can be withdrawn after import."""
+    installed = []
     for name in ("kornia", "cv2"):
         if name not in sys.modules:
             try:
@@ -26,6 +28,7 @@ def _install_stand_ins() -> None:
                 module = types.ModuleType(name)
                 module.augmentation = types.SimpleNamespace(RandomCrop=None)
                 sys.modules[name] = module
+                installed.append(name)
     try:
         from gym.wrappers import Monitor  # noqa: F401
     except Exception:
@@ -33,6 +36,8 @@ def _install_stand_ins() -> None:
         gym.wrappers = types.ModuleType("gym.wrappers")
         gym.wrappers.Monitor = None
         sys.modules["gym"], sys.modules["gym.wrappers"] = gym, gym.wrappers
+        installed += ["gym", "gym.wrappers"]
+    return installed
 
 
 def import_reference(path: str | Path):
@@ -41,13 +46,17 @@ def import_reference(path: str | Path):
     package_dir = root / "offpcc" if (root / "offpcc").is_dir() else root
     if not (package_dir / "algorithms").is_dir():
         raise FileNotFoundError(f"{path} is not an offpcc checkout (no algorithms/ under it)")
-    _install_stand_ins()
+    stand_ins = _install_stand_ins()
     sys.path.insert(0, str(package_dir))
-    from algorithms.ddpg import DDPG
-    from algorithms.sac import SAC
-    from algorithms.td3 import TD3
-    from basics import run_fns
-    from basics.replay_buffer import Batch, ReplayBuffer
+    try:
+        from algorithms.ddpg import DDPG
+        from algorithms.sac import SAC
+        from algorithms.td3 import TD3
+        from basics import run_fns
+        from basics.replay_buffer import Batch, ReplayBuffer
+    finally:  # other libraries (stable-baselines3) must not see the stand-ins
+        for name in stand_ins:
+            sys.modules.pop(name, None)
 
     return types.SimpleNamespace(
         algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns
