@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxpcc.agents import ddpg
 from jaxpcc.agents import recurrent as rec
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
@@ -195,11 +196,8 @@ def policy(state: RDPGState) -> dict:
     return {"actor": state.actor}
 
 
-METRIC_NAMES = {
-    "critic/q1_pred": "(qfunc) Q pred",
-    "critic/q1_loss": "(qfunc) Q loss",
-    "actor/q1_value": "(actor) Q value",
-}
+# The reference logs RDPG under DDPG's names.
+METRIC_NAMES = ddpg.METRIC_NAMES
 
 
 def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):
