@@ -6,7 +6,8 @@ env steps a block of `update_every` gradient steps (one jitted `update_many` cal
 pre-sampled batches). A time-limit truncation is not terminal: the buffer stores
 `done = terminated`, and the env resets on `terminated or truncated`. Each epoch ends with
 deterministic test episodes on a separate env, a log row and an atomic checkpoint of the whole
-run, so re-running the same command resumes where the last epoch ended.
+run (the buffer's new slots go to a chunk file beside it, see `buffer_chunks`), so re-running the
+same command resumes where the last epoch ended.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from jaxpcc import checkpoint
 from jaxpcc.agents import IMAGE_ALGOS, Agent, make_agent
 from jaxpcc.agents.common import describe_config
+from jaxpcc.buffer_chunks import ChunkStore
 from jaxpcc.envs import make_env, max_episode_steps
 from jaxpcc.logger import RunLogger
 from jaxpcc.replay import RecurrentReplayBuffer, ReplayBuffer
@@ -31,6 +33,7 @@ from jaxpcc.types import Batch, SequenceBatch
 
 CHECKPOINT_NAME = "checkpoint.npz"
 POLICY_NAME = "policy.npz"
+BUFFER_DIR = "buffer"  # the replay buffer's chunk files, listed by the checkpoint
 _SEED_MOD = 2**31 - 1
 
 
@@ -134,8 +137,11 @@ def _run_meta(env_id: str, agent: Agent, seed: int) -> dict:
     return {"env_id": env_id, "algo": agent.name, "seed": seed, "config": describe_config(agent.config)}
 
 
-def _restore(path: Path, env_id, agent, seed, template_state, buffer, seeds: RunSeeds, template_carry=None):
+def _restore(path: Path, env_id, agent, seed, template_state, buffer, chunks: ChunkStore, seeds: RunSeeds, template_carry=None):
     """Loads a checkpoint into (state, Progress, wandb id, carry) after checking it belongs to this run.
+
+    The buffer comes back from the chunk files the checkpoint lists (a checkpoint written before
+    chunks existed holds the whole buffer; its slots are then all dirty, so the next save writes them).
 
     The carry (a recurrent agent's hidden state mid-episode; None otherwise) is saved as it was,
     since the parameters that built it changed along the episode and cannot rebuild it.
@@ -149,7 +155,12 @@ def _restore(path: Path, env_id, agent, seed, template_state, buffer, seeds: Run
                 "it was left untouched. Use another --run_id or remove the folder."
             )
     state = checkpoint.unflatten_like(template_state, groups["state"], "checkpointed train state")
-    buffer.load_state_dict(groups["buffer"])
+    if "buffer_chunks" in meta:
+        chunks.restore(buffer, meta["buffer_chunks"])
+        buffer.load_small_state(groups["buffer"])
+    else:
+        buffer.load_state_dict(groups["buffer"])
+        buffer.dirty.mark_all()
     buffer.rng.bit_generator.state = meta["buffer_rng"]
     seeds.explore_rng.bit_generator.state = meta["explore_rng"]
     carry = None
@@ -194,6 +205,10 @@ class SeedRun:
     lengths: list = dataclasses.field(default_factory=list)
     returns: list = dataclasses.field(default_factory=list)
     successes: list = dataclasses.field(default_factory=list)
+    chunks: ChunkStore = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        self.chunks = ChunkStore(self.run_dir / BUFFER_DIR)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -260,7 +275,7 @@ def open_run(env_id: str, agent: Agent, new_buffer: Callable, run_dir: Path, see
     state = agent.init(seeds.init_key)
     if run.checkpoint_path.exists():
         state, run.progress, run.wandb_id, carry = _restore(
-            run.checkpoint_path, env_id, agent, seed, state, run.buffer, seeds, carry
+            run.checkpoint_path, env_id, agent, seed, state, run.buffer, run.chunks, seeds, carry
         )
         run.obs = _rebuild_episode(run.env, seeds, run.progress, run.buffer)
     else:
@@ -457,23 +472,30 @@ def _end_epoch(run: SeedRun, agent: Agent, state, carry, metric_log, schedule, s
     }
     run.logger.log_epoch(row, schedule["num_epochs"])
     run.lengths, run.returns, run.successes = [], [], []
-    _save(run.checkpoint_path, run.env_id, agent, run.seed, state, run.buffer, run.seeds, p, run.logger.wandb_id, carry)
+    _save(run, agent, state, carry)
     save_policy(run.run_dir, agent, state, run.env_id)
     return row
 
 
-def _save(path, env_id, agent, seed, state, buffer, seeds, progress, wandb_id, carry=None) -> None:
+def _save(run: SeedRun, agent: Agent, state, carry=None) -> None:
+    """The buffer's new slots as a chunk, then the checkpoint listing it, then old chunks removed.
+
+    In this order a crash at any point leaves the last committed checkpoint and every chunk it
+    lists intact.
+    """
     meta = {
-        **_run_meta(env_id, agent, seed),
-        "progress": dataclasses.asdict(progress),
-        "explore_rng": seeds.explore_rng.bit_generator.state,
-        "buffer_rng": buffer.rng.bit_generator.state,
-        "wandb_id": wandb_id,
+        **_run_meta(run.env_id, agent, run.seed),
+        "progress": dataclasses.asdict(run.progress),
+        "explore_rng": run.seeds.explore_rng.bit_generator.state,
+        "buffer_rng": run.buffer.rng.bit_generator.state,
+        "wandb_id": run.logger.wandb_id,
+        "buffer_chunks": run.chunks.prepare(run.buffer, run.progress.step),
     }
-    groups = {"state": checkpoint.flatten_tree(state), "buffer": buffer.state_dict()}
+    groups = {"state": checkpoint.flatten_tree(state), "buffer": run.buffer.small_state()}
     if carry is not None:
         groups["carry"] = checkpoint.flatten_tree(carry)
-    checkpoint.save(path, groups, meta)
+    checkpoint.save(run.checkpoint_path, groups, meta)
+    run.chunks.commit(run.buffer, meta["buffer_chunks"])
 
 
 def _mean(values) -> float:

@@ -15,7 +15,7 @@ from jaxpcc import checkpoint
 from jaxpcc.agents import csac, make_agent
 from jaxpcc.losses import drq, sac
 from jaxpcc.networks import ConvEncoder, EnsembleCritic, GaussianActor
-from jaxpcc.train import CHECKPOINT_NAME, load_policy, save_policy, train
+from jaxpcc.train import BUFFER_DIR, CHECKPOINT_NAME, load_policy, save_policy, train
 from jaxpcc.types import Batch
 
 B, C, S, A, E, H = 6, 2, 17, 2, 5, (8, 8)
@@ -251,8 +251,9 @@ def test_short_run_lowers_the_critic_loss_and_stores_uint8(trained_run):
     rows = list(csv.DictReader(open(run_dir / "progress.csv")))
     losses = [float(r["(qfunc) Q1 loss"]) + float(r["(qfunc) Q2 loss"]) for r in rows]
     assert len(losses) == 3 and losses[-1] < 0.3 * losses[0], losses
-    groups, meta = checkpoint.load(run_dir / CHECKPOINT_NAME)
-    assert groups["buffer"]["obs"].dtype == np.uint8 and groups["buffer"]["obs"].shape[1:] == (3, 24, 24)
+    _, meta = checkpoint.load(run_dir / CHECKPOINT_NAME)
+    with np.load(run_dir / BUFFER_DIR / meta["buffer_chunks"]["chunks"][-1]["file"], allow_pickle=False) as chunk:
+        assert chunk["obs"].dtype == np.uint8 and chunk["obs"].shape[1:] == (3, 24, 24)
     assert meta["config"]["augment"] is True  # ReplayBuffer.use_aug_for_img's default reached the agent
 
 

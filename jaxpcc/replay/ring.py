@@ -12,6 +12,8 @@ from typing import Optional
 import gin
 import numpy as np
 
+from jaxpcc.replay.dirty import DirtyRange
+
 
 @gin.configurable("ReplayBuffer")
 class ReplayBuffer:
@@ -50,6 +52,7 @@ class ReplayBuffer:
         self.ptr = 0
         self.size = 0
         self.rng = np.random.default_rng(seed)
+        self.dirty = DirtyRange(self.capacity)  # slots pushed since the last checkpoint
 
     def __len__(self) -> int:
         return self.size
@@ -57,6 +60,7 @@ class ReplayBuffer:
     def push(self, obs, action, reward: float, next_obs, done: bool) -> None:
         """Stores one transition; `done` must be the *terminated* flag, not truncation."""
         i = self.ptr
+        self.dirty.touch(i)
         self.obs[i] = obs
         self.action[i] = action
         self.reward[i] = reward
@@ -92,26 +96,30 @@ class ReplayBuffer:
         idx = (self.ptr - n + np.arange(n)) % self.capacity
         return self.action[idx]
 
+    def slot_arrays(self) -> dict[str, np.ndarray]:
+        """The per-slot arrays, [capacity, ...] each (checkpoints save their dirty slots in chunks)."""
+        return {"obs": self.obs, "next_obs": self.next_obs, "action": self.action, "reward": self.reward, "done": self.done}
+
+    def small_state(self) -> dict[str, np.ndarray]:
+        """Everything but the slots: the ring's write position and fill."""
+        return {"ptr": np.asarray(self.ptr), "size": np.asarray(self.size)}
+
+    def load_small_state(self, state: dict[str, np.ndarray]) -> None:
+        size, ptr = int(state["size"]), int(state["ptr"])
+        if not (0 <= ptr < self.capacity and 0 <= size <= self.capacity):
+            raise ValueError(f"checkpointed buffer position ptr={ptr}, size={size} does not fit capacity {self.capacity}")
+        self.size, self.ptr = size, ptr
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Arrays that fully describe the buffer (filled part only), for checkpoints."""
-        n = self.size
-        return {
-            "obs": self.obs[:n],
-            "next_obs": self.next_obs[:n],
-            "action": self.action[:n],
-            "reward": self.reward[:n],
-            "done": self.done[:n],
-            "ptr": np.asarray(self.ptr),
-            "size": np.asarray(self.size),
-        }
+        """Arrays that fully describe the buffer (filled part only), in one dict."""
+        return {**{name: a[: self.size] for name, a in self.slot_arrays().items()}, **self.small_state()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         n = int(state["size"])
         if n > self.capacity:
             raise ValueError(f"checkpointed buffer holds {n} transitions, more than capacity {self.capacity}")
-        for name in ("obs", "next_obs", "action", "reward", "done"):
-            target = getattr(self, name)
+        for name, target in self.slot_arrays().items():
             if state[name].shape[1:] != target.shape[1:] or len(state[name]) != n:
                 raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
             target[:n] = state[name]
-        self.size, self.ptr = n, int(state["ptr"])
+        self.load_small_state(state)

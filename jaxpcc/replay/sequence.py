@@ -25,6 +25,8 @@ from typing import Optional
 import gin
 import numpy as np
 
+from jaxpcc.replay.dirty import DirtyRange
+
 _FIELDS = ("obs", "action", "reward", "done", "ep_len", "ready")
 
 
@@ -75,6 +77,7 @@ class RecurrentReplayBuffer:
         self.starting_new_episode = True
         self.pending_next_obs = np.zeros((obs_dim,), np.float32)  # the last push's next obs (resume check)
         self.rng = np.random.default_rng(seed)
+        self.dirty = DirtyRange(self.capacity)  # episode rows written since the last checkpoint
 
     def __len__(self) -> int:
         return self.num_episodes
@@ -82,6 +85,7 @@ class RecurrentReplayBuffer:
     def push(self, obs, action, reward: float, next_obs, done: bool, truncated: bool = False) -> None:
         """Stores one step; the episode ends on `done` (terminated) or `truncated` (time limit)."""
         i = self.episode_ptr
+        self.dirty.touch(i)
         if self.starting_new_episode:
             for name in _FIELDS:
                 getattr(self, name)[i] = 0
@@ -162,27 +166,40 @@ class RecurrentReplayBuffer:
         """The next observation of the last push (where a rebuilt env must stand)."""
         return self.pending_next_obs
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Arrays that fully describe the buffer (slots in use only), for checkpoints."""
-        n = self.capacity if self.num_episodes == self.capacity else self.episode_ptr + 1
-        arrays = {name: getattr(self, name)[:n] for name in _FIELDS}
-        scalars = {
-            "episode_ptr": self.episode_ptr,
-            "num_episodes": self.num_episodes,
-            "starting_new_episode": self.starting_new_episode,
+    def slot_arrays(self) -> dict[str, np.ndarray]:
+        """The per-episode-row arrays, [capacity, ...] each (checkpoints save their dirty rows in chunks)."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def small_state(self) -> dict[str, np.ndarray]:
+        """Everything but the rows: write position, fill, and where the episode in progress stands."""
+        return {
+            "episode_ptr": np.asarray(self.episode_ptr),
+            "num_episodes": np.asarray(self.num_episodes),
+            "starting_new_episode": np.asarray(self.starting_new_episode),
+            "pending_next_obs": self.pending_next_obs,
         }
-        return {**arrays, **{k: np.asarray(v) for k, v in scalars.items()}, "pending_next_obs": self.pending_next_obs}
+
+    def load_small_state(self, state: dict[str, np.ndarray]) -> None:
+        ptr, num = int(state["episode_ptr"]), int(state["num_episodes"])
+        if not (0 <= ptr < self.capacity and 0 <= num <= self.capacity):
+            raise ValueError(f"checkpointed buffer position {ptr} with {num} episodes does not fit capacity {self.capacity}")
+        if state["pending_next_obs"].shape != self.pending_next_obs.shape:
+            raise ValueError(f"checkpointed buffer observation has shape {state['pending_next_obs'].shape}")
+        self.episode_ptr, self.num_episodes = ptr, num
+        self.starting_new_episode = bool(state["starting_new_episode"])
+        self.pending_next_obs[:] = state["pending_next_obs"]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Arrays that fully describe the buffer (rows in use only), in one dict."""
+        n = self.capacity if self.num_episodes == self.capacity else self.episode_ptr + 1
+        return {**{name: a[:n] for name, a in self.slot_arrays().items()}, **self.small_state()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         n = len(state["ep_len"])
         if n > self.capacity:
             raise ValueError(f"checkpointed buffer holds {n} episode slots, more than capacity {self.capacity}")
-        for name in _FIELDS:
-            target = getattr(self, name)
+        for name, target in self.slot_arrays().items():
             if state[name].shape[1:] != target.shape[1:] or len(state[name]) != n:
                 raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
             target[:n] = state[name]
-        self.episode_ptr = int(state["episode_ptr"])
-        self.num_episodes = int(state["num_episodes"])
-        self.starting_new_episode = bool(state["starting_new_episode"])
-        self.pending_next_obs[:] = state["pending_next_obs"]
+        self.load_small_state(state)
