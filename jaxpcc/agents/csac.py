@@ -162,7 +162,7 @@ def prepare_batch(config: CSACConfig, batch: Batch, key: jax.Array) -> Batch:
 def update(config: CSACConfig, state: CSACState, batch: Batch) -> tuple[CSACState, dict]:
     """One ConvolutionalSAC gradient step (encoder + critics, actor, temperature, targets)."""
     encoder_net, actor_net, critic_net = networks(config)
-    net_tx, alpha_tx = sac.optimizers(config)
+    net_tx, _ = sac.optimizers(config)
     encoder_tx = adam(config.lr)
     key, aug_key, critic_key, actor_key = jax.random.split(state.key, 4)
     alpha = jnp.exp(state.log_alpha)
@@ -184,12 +184,9 @@ def update(config: CSACConfig, state: CSACState, batch: Batch) -> tuple[CSACStat
     )
     actor, actor_opt = apply_gradients(net_tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt = state.log_alpha, state.alpha_opt
-    alpha_grads, alpha_metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
-        state.log_alpha, actor_metrics["actor/log_pi"], target_entropy=config.entropy_target
+    log_alpha, alpha_opt, alpha_metrics = sac.temperature_step(
+        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"]
     )
-    if config.autotune_alpha:
-        log_alpha, alpha_opt = apply_gradients(alpha_tx, log_alpha, alpha_opt, alpha_grads)
 
     new_state = CSACState(
         encoder=encoder,

@@ -25,6 +25,7 @@ import optax
 from jaxpcc.agents import recurrent as rec
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
+from jaxpcc.agents import sac
 from jaxpcc.agents.sac import METRIC_NAMES as SAC_METRIC_NAMES
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.networks import Critic, GaussianActor
@@ -135,16 +136,6 @@ def loss_fns(config, critic_fn=rec.critics_on_summary) -> dict:
     )
 
 
-def temperature_step(config, log_alpha, alpha_opt, log_pi: jax.Array, mask: jax.Array):
-    """The masked temperature loss; log-alpha steps only when autotuning (shared with rsac_s)."""
-    grads, metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
-        log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
-    )
-    if config.autotune_alpha:
-        log_alpha, alpha_opt = apply_gradients(adam(config.lr), log_alpha, alpha_opt, grads)
-    return log_alpha, alpha_opt, metrics
-
-
 def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[RSACState, dict]:
     """One RSAC gradient step (critics, actor, temperature, targets)."""
     cfg, tx = config.summarizer, adam(config.lr)
@@ -181,7 +172,7 @@ def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[
     actor_grads = {"summarizer": actor_pullback(grads["summary"]), "head": grads["head"]}
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
+    log_alpha, alpha_opt, alpha_metrics = sac.temperature_step(
         config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
     )
     new_state = RSACState(

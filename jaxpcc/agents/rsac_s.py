@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents import rsac
+from jaxpcc.agents import rsac, sac
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.losses import sac as sac_losses
@@ -109,7 +109,7 @@ def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACS
     )
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads["head"])
 
-    log_alpha, alpha_opt, alpha_metrics = rsac.temperature_step(
+    log_alpha, alpha_opt, alpha_metrics = sac.temperature_step(
         config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
     )
     new_state = RSACSharingState(

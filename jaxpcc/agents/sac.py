@@ -119,10 +119,23 @@ def act(config: SACConfig, state: SACState, obs: jax.Array, key: jax.Array, dete
     return jnp.tanh(mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype))
 
 
+def temperature_step(config, log_alpha, alpha_opt, log_pi: jax.Array, mask: Optional[jax.Array] = None):
+    """The temperature loss on the actor's log-probs; log-alpha steps only when autotuning.
+
+    Shared by every SAC variant (sac, csac, rsac, rsac_s); log-alpha's Adam has no lr schedule.
+    """
+    grads, metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
+        log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
+    )
+    if config.autotune_alpha:
+        log_alpha, alpha_opt = apply_gradients(adam(config.lr), log_alpha, alpha_opt, grads)
+    return log_alpha, alpha_opt, metrics
+
+
 def update(config: SACConfig, state: SACState, batch: Batch) -> tuple[SACState, dict]:
     """One SAC gradient step (critics, actor, temperature, targets)."""
     actor_net, critic_net = networks(config)
-    net_tx, alpha_tx = optimizers(config)
+    net_tx, _ = optimizers(config)
     key, critic_key, actor_key = jax.random.split(state.key, 3)
     alpha = jnp.exp(state.log_alpha)
     fns = dict(actor_fn=actor_net.apply, critic_fn=critic_net.apply, alpha=alpha)
@@ -137,12 +150,9 @@ def update(config: SACConfig, state: SACState, batch: Batch) -> tuple[SACState, 
     )
     actor, actor_opt = apply_gradients(net_tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt = state.log_alpha, state.alpha_opt
-    alpha_grads, alpha_metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
-        state.log_alpha, actor_metrics["actor/log_pi"], target_entropy=config.entropy_target
+    log_alpha, alpha_opt, alpha_metrics = temperature_step(
+        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"]
     )
-    if config.autotune_alpha:
-        log_alpha, alpha_opt = apply_gradients(alpha_tx, log_alpha, alpha_opt, alpha_grads)
 
     new_state = SACState(
         actor=actor,
