@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxpcc.checkpoint import CheckpointError
+from jaxpcc.checkpoint import CheckpointError, write_npz_atomic
 
 _PREFIX = "chunk-"
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
@@ -42,22 +42,6 @@ def _live(records: list[dict], capacity: int) -> list[dict]:
             kept.append(record)
         covered[slots] = True
     return kept[::-1]
-
-
-def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> int:
-    """Writes an npz through a temporary file, fsync and rename; returns its size in bytes."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable before the checkpoint names it
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return path.stat().st_size
 
 
 def _npz_headers(path: Path) -> dict[str, tuple[list[int], str]]:
@@ -105,7 +89,7 @@ class ChunkStore:
                 arrays = {k: a[start : start + len(slots)] for k, a in buffer.slot_arrays().items()}
             else:
                 arrays = {k: a[slots] for k, a in buffer.slot_arrays().items()}
-            size = _write_atomic(self.directory / name, arrays)
+            size = write_npz_atomic(self.directory / name, arrays)
             shapes = {k: [list(a.shape), a.dtype.str] for k, a in arrays.items()}
             records.append({"file": name, "start": start, "count": len(slots), "bytes": size, "arrays": shapes})
         return {"capacity": buffer.capacity, "chunks": _live(records, buffer.capacity)}

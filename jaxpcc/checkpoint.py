@@ -61,12 +61,26 @@ def save(path: str | os.PathLike, groups: Mapping[str, Mapping[str, np.ndarray]]
     arrays = {f"{group}/{name}": np.asarray(a) for group, named in groups.items() for name, a in named.items()}
     record = {"format_version": FORMAT_VERSION, **meta}
     arrays[_META_KEY] = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
+    write_npz_atomic(path, arrays)
+
+
+def write_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> int:
+    """Writes an npz through a temporary file, fsync and rename; returns its size in bytes.
+
+    The directory is synced too, so the rename is durable before anything refers to the file.
+    """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return path.stat().st_size
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
