@@ -9,6 +9,7 @@ Two parts, each run for DrQ on and off:
 
     python benchmarks/csac.py --steps 2000 --update-after 1000           # a real, slow run
     python benchmarks/csac.py --steps 300 --update-after 200 --epoch-steps 300 --test-episodes 1
+    taskset -c 0 python benchmarks/csac.py --variants drq & taskset -c 1 python benchmarks/csac.py --variants noaug
 
 Image memory: observations are stored as uint8 and both s and s' are kept, so a transition takes
 2 * 3 * 84 * 84 = 42,336 bytes; the template's capacity of 100,000 needs 4.23 GB (3.94 GiB), a
@@ -18,6 +19,7 @@ quarter of the reference's float32 buffer (16.9 GB).
 from __future__ import annotations
 
 import argparse
+import csv
 import resource
 import sys
 import tempfile
@@ -100,8 +102,12 @@ def train_run(env_id: str, augment: bool, args, out: Path) -> dict:
         """
     )
     start = time.perf_counter()
-    row = train(env_id, "csac", out / ("drq" if augment else "noaug"), seed=args.seed, quiet=True)
+    run_dir = out / ("drq" if augment else "noaug")
+    row = train(env_id, "csac", run_dir, seed=args.seed, quiet=True)
     row["wall_s"] = time.perf_counter() - start
+    with open(run_dir / "progress.csv") as f:
+        epochs = list(csv.DictReader(f))
+    row["curve"] = [(int(float(e["Timesteps"])), float(e["Episode Return (Test)"])) for e in epochs]
     return row
 
 
@@ -118,6 +124,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--conv-impl", default="im2col", choices=["im2col", "xla"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--variants", nargs="+", default=["drq", "noaug"], choices=["drq", "noaug"],
+                        help="which to run (one per process lets two runs share a machine, e.g. under taskset)")
     parser.add_argument("--out", type=Path, default=None, help="where runs are written (default: a temp dir)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="jaxpcc-csac-bench-"))
@@ -129,7 +137,8 @@ def main() -> None:
     print(f"{args.env}: obs {obs_shape} {env.observation_space.dtype}, {action_dim} action(s); device {jax.devices()[0]}")
     print(f"replay buffer at capacity {args.capacity:,}: {size / 1e9:.2f} GB ({size / 2**30:.2f} GiB), uint8 s and s'")
     print(f"env alone, random actions: {env_speed(args.env, 100):.1f} steps/s", flush=True)
-    for augment in (True, False):
+    variants = [v == "drq" for v in args.variants]
+    for augment in variants:
         speed = update_speed(augment, obs_shape, action_dim, args.batch_size, args.k, args.repeats, args.conv_impl)
         print(f"update speed, DrQ {'on ' if augment else 'off'}: {speed:.2f} gradient steps/s "
               f"(batch {args.batch_size}, {args.conv_impl}, K={args.k})", flush=True)
@@ -137,7 +146,7 @@ def main() -> None:
         return
     print(f"training runs: {args.steps} env steps, updates after {args.update_after}, runs in {out}")
     print(f"{'variant':8s} {'env steps/s':>12s} {'wall s':>8s} {'test return':>12s} {'train return':>13s} {'Q1 loss':>9s} {'peak RSS GiB':>13s}")
-    for augment in (True, False):
+    for augment in variants:
         row = train_run(args.env, augment, args, out)
         print(
             f"{'DrQ' if augment else 'no aug':8s} {args.steps / row['wall_s']:12.2f} {row['wall_s']:8.0f} "
@@ -145,6 +154,7 @@ def main() -> None:
             f"{row.get('(qfunc) Q1 loss', float('nan')):9.3f} {peak_rss_gib():13.2f}",
             flush=True,
         )
+        print("  test return by env step: " + ", ".join(f"{step}: {ret:.1f}" for step, ret in row["curve"]), flush=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ projection out of the time scan. `--ablations` also times the summarizer pass al
 ideas. PyTorch (when importable, `pip install -r requirements-bench.txt`): a faithful rewrite of
 the reference's `RecurrentSAC.update_networks` (five nn.LSTM passes, six Adam optimizers).
 
-    python benchmarks/recurrent_update_speed.py --updates 20 --ablations
+    python benchmarks/recurrent_update_speed.py --updates 20 --ablations [--reference PATH]
+
+`--reference PATH` also times the reference library's own update from an offpcc checkout.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jaxpcc.agents import make_agent  # noqa: E402
 from jaxpcc.networks.recurrent import Summarizer  # noqa: E402
@@ -210,18 +213,29 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=10, help="updates per jaxpcc update_many call")
     parser.add_argument("--ablations", action="store_true", help="also time the summarizer pass four ways")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--reference", default=None, metavar="PATH",
+                        help="an offpcc checkout: also time its own RecurrentSAC update (imported read-only)")
     args = parser.parse_args()
     print(f"RSAC update: batch {BATCH} episodes x {STEPS} steps, 3 LSTM summarizers (2 x 256), "
           f"jax {jax.__version__} on {jax.devices()[0].platform}")
-    print(f"jaxpcc  : {time_jax(args.updates, args.block):8.2f} updates/s")
+    jax_rate = time_jax(args.updates, args.block)
+    print(f"jaxpcc  : {jax_rate:8.2f} updates/s")
     if not args.no_torch:
         try:
             import torch
         except ImportError:
             print("PyTorch : not importable (pip install -r requirements-bench.txt)")
         else:
-            print(f"PyTorch : {time_torch(args.updates):8.2f} updates/s (torch {torch.__version__}, "
-                  f"{torch.get_num_threads()} threads)")
+            rate = time_torch(args.updates)
+            print(f"PyTorch : {rate:8.2f} updates/s (torch {torch.__version__}, {torch.get_num_threads()} threads); "
+                  f"jaxpcc/PyTorch {jax_rate / rate:.2f}x")
+    if args.reference:
+        import reference_offpcc
+
+        ref = reference_offpcc.import_reference(args.reference)
+        rate = reference_offpcc.time_recurrent_update(ref, random_batches(5, seed=1), args.updates)
+        print(f"offpcc  : {rate:8.2f} updates/s (the reference's own RecurrentSAC.update_networks); "
+              f"jaxpcc/offpcc {jax_rate / rate:.2f}x")
     if args.ablations:
         for name, ms in time_ablations(max(3, args.updates // 5)).items():
             print(f"  critic summarizers fwd+bwd, {name}: {ms:7.1f} ms")

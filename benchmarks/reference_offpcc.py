@@ -54,12 +54,15 @@ def import_reference(path: str | Path):
         from algorithms.td3 import TD3
         from basics import run_fns
         from basics.replay_buffer import Batch, ReplayBuffer
+        from basics.replay_buffer_recurrent import RecurrentBatch
+        from algorithms_recurrent.recurrent_sac import RecurrentSAC
     finally:  # other libraries (stable-baselines3) must not see the stand-ins
         for name in stand_ins:
             sys.modules.pop(name, None)
 
     return types.SimpleNamespace(
-        algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns
+        algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns,
+        RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch,
     )
 
 
@@ -125,3 +128,26 @@ def time_training(ref, algo: str, make_env, env_id: str, batch_size: int, steps:
         num_test_episodes_per_epoch=0, update_after=update_after,
     )
     return time.perf_counter() - start
+
+
+def time_recurrent_update(ref, batches, updates: int) -> float:
+    """Updates/s of the reference's own `RecurrentSAC.update_networks` at its default summarizers.
+
+    `batches` are numpy SequenceBatch-like tuples (obs [B, T+1, O], action [B, T, A], reward,
+    done, mask [B, T]); they are handed over in the reference's RecurrentBatch layout.
+    """
+    import torch
+
+    obs_dim, act_dim = batches.obs.shape[-1], batches.action.shape[-1]
+    agent = ref.RecurrentSAC(input_dim=obs_dim, action_dim=act_dim)
+    t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
+    converted = [
+        ref.RecurrentBatch(t(batches.obs[k]), t(batches.action[k]), t(batches.reward[k])[..., None],
+                           t(batches.done[k])[..., None], t(batches.mask[k])[..., None])
+        for k in range(batches.obs.shape[0])
+    ]
+    agent.update_networks(converted[0])  # warm-up
+    start = time.perf_counter()
+    for i in range(updates):
+        agent.update_networks(converted[i % len(converted)])
+    return updates / (time.perf_counter() - start)
