@@ -7,7 +7,11 @@ U(-1/sqrt(hidden), 1/sqrt(hidden)), i.e. U(-1/16, 1/16) at 256 units), so weight
 
 Speed: each layer is one `lax.scan` over time whose body holds only the recurrent matmul; the
 input projection `x @ W_ih + b_ih` of the whole sequence is hoisted out of the scan as one large
-matmul (the cuDNN layout). Layers run one after another, each over the full sequence.
+matmul (the cuDNN layout). Layers run one after another, each over the full sequence. The LSTM
+layer, the reference's default, also has a hand-written backward pass (`lstm_layer`): on CPU a
+scan step's cost is mostly per-op overhead at a batch of 10 episodes, so its forward step applies
+one tanh to all four gates, and its backward step computes only the pre-activation gradient and
+the recurrent matmul, leaving the weight gradient to one large matmul over all steps.
 """
 
 from __future__ import annotations
@@ -72,6 +76,13 @@ def scan_layer(
     Returns:
       outputs [T, *batch, H] (the hidden state after each step) and the final carry.
     """
+    if recurrent_type == "lstm":
+        return lstm_layer(xw, w_hh, b_hh, state, mask)
+    return scan_cells(recurrent_type, xw, w_hh, b_hh, state, mask)
+
+
+def scan_cells(recurrent_type: str, xw, w_hh, b_hh, state: Carry, mask=None) -> tuple[jax.Array, Carry]:
+    """`scan_layer` written plainly with `_cell` and differentiated by JAX (GRU, RNN; the LSTM's check)."""
 
     def step(carry, inputs):
         xw_t, m_t = inputs
@@ -82,6 +93,90 @@ def scan_layer(
 
     state, outputs = jax.lax.scan(step, state, (xw, mask))
     return outputs, state
+
+
+def _gate_scales(hidden: int, dtype, sigmoid: float, tanh: float) -> jax.Array:
+    """Per-unit factors over the LSTM's gate blocks (i, f, g, o): `sigmoid` on i, f, o and `tanh` on g."""
+    block = lambda v: jnp.full((hidden,), v, dtype)  # noqa: E731
+    return jnp.concatenate([block(sigmoid), block(sigmoid), block(tanh), block(sigmoid)])
+
+
+def _lstm_forward(xw, w_hh, b_hh, state, mask):
+    """The LSTM scan; also returns what the backward pass needs (all c_t and the gates' tanh).
+
+    sigmoid(z) = (tanh(z / 2) + 1) / 2, so one tanh over the scaled pre-activation gives all four
+    gates: fewer, larger element-wise ops per step than four separate activations.
+    """
+    scale = _gate_scales(w_hh.shape[0], xw.dtype, 0.5, 1.0)
+
+    def step(carry, inputs):
+        xw_t, m_t = inputs
+        h, c = carry
+        tz = jnp.tanh((xw_t + h @ w_hh + b_hh) * scale)
+        t_i, t_f, t_g, t_o = jnp.split(tz, 4, axis=-1)
+        c_new = (0.5 * t_f + 0.5) * c + (0.5 * t_i + 0.5) * t_g
+        h_new = (0.5 * t_o + 0.5) * jnp.tanh(c_new)
+        if m_t is not None:
+            keep = m_t[..., None] > 0
+            h_new, c_new = jnp.where(keep, h_new, h), jnp.where(keep, c_new, c)
+        return (h_new, c_new), (h_new, c_new, tz)
+
+    final, (hs, cs, tzs) = jax.lax.scan(step, state, (xw, mask))
+    return final, hs, cs, tzs
+
+
+@jax.custom_vjp
+def lstm_layer(xw, w_hh, b_hh, state, mask=None):
+    """An LSTM layer over time (as `scan_layer`), with the hand-written backward pass below."""
+    final, hs, _, _ = _lstm_forward(xw, w_hh, b_hh, state, mask)
+    return hs, final
+
+
+def _lstm_layer_fwd(xw, w_hh, b_hh, state, mask):
+    final, hs, cs, tzs = _lstm_forward(xw, w_hh, b_hh, state, mask)
+    h_prev = jnp.concatenate([state[0][None], hs[:-1]])
+    c_prev = jnp.concatenate([state[1][None], cs[:-1]])
+    return (hs, final), (w_hh, h_prev, c_prev, cs, tzs, mask)
+
+
+def _lstm_layer_bwd(residuals, cotangents):
+    """Backward scan over time carrying (dL/dh, dL/dc); dW_hh and db_hh come after it in one matmul.
+
+    Per step only the pre-activation gradient dL/dz_t and dL/dh_{t-1} = dL/dz_t W_hh^T are computed;
+    JAX's own transpose of the scan would also accumulate the [H, 4H] weight gradient in every step.
+    """
+    w_hh, h_prev, c_prev, cs, tzs, mask = residuals
+    d_hs, (d_h_final, d_c_final) = cotangents
+    # d gate / d z: sigmoid'(z) = (1 - tanh(z/2)^2) / 4, tanh'(z) = 1 - tanh(z)^2.
+    d_scale = _gate_scales(w_hh.shape[0], tzs.dtype, 0.25, 1.0)
+    w_hh_t = w_hh.T
+
+    def step(carry, inputs):
+        d_h, d_c = carry
+        d_h_out, c_p, c_t, tz, m_t = inputs
+        d_h = d_h + d_h_out
+        if m_t is not None:  # a masked step passed its carry through unchanged
+            keep = m_t[..., None] > 0
+            d_h_skip, d_c_skip = jnp.where(keep, 0.0, d_h), jnp.where(keep, 0.0, d_c)
+            d_h, d_c = jnp.where(keep, d_h, 0.0), jnp.where(keep, d_c, 0.0)
+        t_i, t_f, t_g, t_o = jnp.split(tz, 4, axis=-1)
+        tanh_c = jnp.tanh(c_t)
+        d_c = d_c + d_h * (0.5 * t_o + 0.5) * (1.0 - tanh_c * tanh_c)
+        d_gates = jnp.concatenate([d_c * t_g, d_c * c_p, d_c * (0.5 * t_i + 0.5), d_h * tanh_c], axis=-1)
+        d_z = d_gates * d_scale * (1.0 - tz * tz)
+        d_h_prev, d_c_prev = d_z @ w_hh_t, d_c * (0.5 * t_f + 0.5)
+        if m_t is not None:
+            d_h_prev, d_c_prev = d_h_prev + d_h_skip, d_c_prev + d_c_skip
+        return (d_h_prev, d_c_prev), d_z
+
+    (d_h0, d_c0), d_z = jax.lax.scan(step, (d_h_final, d_c_final), (d_hs, c_prev, cs, tzs, mask), reverse=True)
+    d_w_hh = jnp.einsum("...i,...j->ij", h_prev, d_z)
+    d_b_hh = d_z.reshape(-1, d_z.shape[-1]).sum(0)
+    d_mask = None if mask is None else jnp.zeros_like(mask)
+    return d_z, d_w_hh, d_b_hh, (d_h0, d_c0), d_mask
+
+
+lstm_layer.defvjp(_lstm_layer_fwd, _lstm_layer_bwd)
 
 
 class Summarizer(nn.Module):
