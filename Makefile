@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libosmesa6 libgl1 libglfw3 ffmpeg
 export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 
-.PHONY: train test test-fast venv system-deps bench clean
+.PHONY: train test test-fast venv system-deps bench bench-speed clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test-fast: venv
 
 bench: venv
 	$(PY) benchmarks/pendulum.py
+
+# Speed against PyTorch (stable-baselines3; optional torch==2.13.0 from requirements-bench.txt).
+# REFERENCE=path/to/offpcc-checkout also times the reference library's own code.
+bench-speed: venv
+	$(PY) -m pip install -q -r requirements-bench.txt
+	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
+	$(PY) benchmarks/recurrent_update_speed.py --updates 10 --block 5 $(if $(REFERENCE),--reference $(REFERENCE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

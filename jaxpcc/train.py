@@ -12,6 +12,7 @@ same command resumes where the last epoch ended.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import time
 from pathlib import Path
@@ -243,6 +244,28 @@ class SeedRun:
         self.test_env.close()
 
 
+# Compiled programs outlive a run: later run ids, resumed runs and benchmark repeats in the same
+# process reuse them (no tracing or compiling). Keyed by everything an agent is built from,
+# including the whole gin config; the few most recent are kept.
+_PROGRAM_CACHE: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
+_PROGRAM_CACHE_SIZE = 4
+
+
+def _cached(key: tuple, build: Callable):
+    if key in _PROGRAM_CACHE:
+        _PROGRAM_CACHE.move_to_end(key)
+        return _PROGRAM_CACHE[key]
+    value = _PROGRAM_CACHE[key] = build()
+    while len(_PROGRAM_CACHE) > _PROGRAM_CACHE_SIZE:
+        _PROGRAM_CACHE.popitem(last=False)
+    return value
+
+
+def _learner(agent: Agent, n: int) -> "Learner":
+    # The entry holds the agent itself, so its id cannot be reused while the entry lives.
+    return _cached(("learner", id(agent), n), lambda: Learner(agent, n))
+
+
 def build_agent(env_id: str, algo: str, buffer_seed: int = 0):
     """The agent for `env_id`, and a factory of fresh buffers of the kind it trains from."""
     probe = make_env(env_id)
@@ -260,7 +283,8 @@ def build_agent(env_id: str, algo: str, buffer_seed: int = 0):
     overrides = {}
     if algo in IMAGE_ALGOS:  # the buffer's gin flag switches DrQ, which the agent applies in its update
         overrides["augment"] = new_buffer(None, buffer_seed).use_aug_for_img
-    return make_agent(algo, obs_shape, action_dim, **overrides), new_buffer
+    key = ("agent", algo, tuple(obs_shape), action_dim, tuple(sorted(overrides.items())), gin.config_str())
+    return _cached(key, lambda: make_agent(algo, obs_shape, action_dim, **overrides)), new_buffer
 
 
 def open_run(env_id: str, agent: Agent, new_buffer: Callable, run_dir: Path, seed: int):
@@ -287,28 +311,23 @@ class Learner:
     """The device side of N seeds: acting and updating, vmapped over a leading seed axis when N > 1.
 
     With one seed the agent's own jitted functions run unchanged, so a run trained alone is the
-    same program whether or not vectorized runs exist.
+    same program whether or not vectorized runs exist. The seeds' acting keys are arguments, not
+    constants, so one Learner (and its compiled programs) serves every run of its agent and N.
     """
 
-    def __init__(self, agent: Agent, act_keys: list[jax.Array]):
-        self.agent, self.n = agent, len(act_keys)
+    def __init__(self, agent: Agent, n: int):
+        self.agent, self.n = agent, n
         rec = agent.is_recurrent
-        if self.n == 1:
-            key = act_keys[0]
-            if rec:
-                self._act = jax.jit(lambda s, c, o, t: agent.act(s, c, o, jax.random.fold_in(key, t), deterministic=False))
-            else:
-                self._act = jax.jit(lambda s, c, o, t: (agent.act(s, o, jax.random.fold_in(key, t), deterministic=False), c))
+
+        def act_one(s, c, o, k, t):
+            k = jax.random.fold_in(k, t)
+            return agent.act(s, c, o, k, deterministic=False) if rec else (agent.act(s, o, k, deterministic=False), c)
+
+        if n == 1:
+            self._act = jax.jit(act_one)
             self._update = agent.update_many
         else:
-            keys = jnp.stack(act_keys)
-
-            def act_one(s, c, o, k, t):
-                k = jax.random.fold_in(k, t)
-                return agent.act(s, c, o, k, deterministic=False) if rec else (agent.act(s, o, k, deterministic=False), c)
-
-            vmapped = jax.vmap(act_one, in_axes=(0, 0 if rec else None, 0, 0, None))
-            self._act = jax.jit(lambda s, c, o, t: vmapped(s, c, o, keys, t))
+            self._act = jax.jit(jax.vmap(act_one, in_axes=(0, 0 if rec else None, 0, 0, None)))
             self._update = jax.jit(jax.vmap(agent.update_many), donate_argnums=0)
 
     def stack(self, trees: list):
@@ -327,9 +346,10 @@ class Learner:
         keep = self.agent.policy(state).keys()
         return state.replace(**{f.name: None for f in dataclasses.fields(state) if f.name not in keep})
 
-    def act(self, state, carry, observations: list[np.ndarray], t: int):
+    def act(self, state, carry, observations: list[np.ndarray], keys: jax.Array, t: int):
+        """Exploration actions for step t; `keys` are the seeds' acting keys (stacked when N > 1)."""
         obs = observations[0] if self.n == 1 else np.stack(observations)
-        actions, carry = self._act(self.policy_view(state), carry, obs, t)
+        actions, carry = self._act(self.policy_view(state), carry, obs, keys, t)
         actions = np.asarray(actions)
         return ([actions] if self.n == 1 else list(actions)), carry
 
@@ -417,7 +437,8 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
             r.close()
         return rows
 
-    learner = Learner(agent, [r.seeds.act_key for r in runs])
+    learner = _learner(agent, len(runs))
+    act_keys = learner.stack([r.seeds.act_key for r in runs])
     state = learner.stack([s for _, s, _ in opened])
     carry = learner.stack([c for _, _, c in opened]) if agent.is_recurrent else None
     batch_type = SequenceBatch if agent.is_recurrent else Batch
@@ -434,7 +455,7 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
             if t < update_after:
                 actions = [r.seeds.explore_rng.uniform(-1.0, 1.0, r.env.action_space.shape).astype(np.float32) for r in runs]
             else:
-                actions, carry = learner.act(state, carry, [r.obs for r in runs], t)
+                actions, carry = learner.act(state, carry, [r.obs for r in runs], act_keys, t)
             for k, (r, action) in enumerate(zip(runs, actions)):
                 if r.step(action, agent.is_recurrent) and agent.is_recurrent:
                     carry = learner.reset_carry(carry, k)

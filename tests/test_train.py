@@ -116,3 +116,37 @@ def test_sac_learns_pendulum_within_8000_steps(tmp_path):
     row = train("Pendulum-v0", "sac", tmp_path / "sac", seed=1, quiet=True)
     assert row["Timesteps"] == 8000
     assert row["Episode Return (Test)"] > -400
+
+
+def test_runs_in_one_process_share_compiled_programs_until_the_config_changes():
+    from jaxpcc.train import _learner, build_agent
+
+    gin.clear_config()
+    gin.parse_config(SMALL)
+    first, _ = build_agent("Pendulum-v0", "sac")
+    second, _ = build_agent("Pendulum-v0", "sac")
+    assert second is first and _learner(first, 1) is _learner(second, 1)
+    assert _learner(first, 2) is not _learner(first, 1)
+    gin.parse_config("SAC.gamma = 0.9")
+    changed, _ = build_agent("Pendulum-v0", "sac")
+    assert changed is not first and changed.config.gamma == 0.9
+    assert build_agent("Pendulum-v0", "td3")[0] is not first
+    gin.clear_config()
+
+
+def test_a_run_reusing_compiled_programs_equals_a_run_compiled_afresh(tmp_path):
+    """Seeds share the cached programs (acting keys are arguments, not baked-in constants)."""
+    from jaxpcc import train as train_module
+
+    train_module._PROGRAM_CACHE.clear()
+    gin.clear_config()
+    gin.parse_config(SMALL + "train.num_epochs = 1\n")
+    train("Pendulum-v0", "sac", tmp_path / "seed7", seed=7, quiet=True)  # compiles with seed 7's key
+    shared = run(tmp_path / "shared", 1, algo="sac")  # seed 5 on the programs compiled for seed 7
+    train_module._PROGRAM_CACHE.clear()
+    fresh = run(tmp_path / "fresh", 1, algo="sac")
+    state_shared, _ = saved_state(tmp_path / "shared")
+    state_fresh, _ = saved_state(tmp_path / "fresh")
+    for key in state_fresh:
+        np.testing.assert_array_equal(state_shared[key], state_fresh[key], err_msg=key)
+    assert shared["Episode Return (Test)"] == fresh["Episode Return (Test)"]
