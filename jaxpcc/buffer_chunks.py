@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from jaxpcc.checkpoint import CheckpointError, write_npz_atomic
+from jaxpcc.replay.dirty import ring_slots
 
 _PREFIX = "chunk-"
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 def _chunk_slots(record: dict, capacity: int) -> np.ndarray:
-    return (record["start"] + np.arange(record["count"])) % capacity
+    return ring_slots(record["start"], record["count"], capacity)
 
 
 def _live(records: list[dict], capacity: int) -> list[dict]:

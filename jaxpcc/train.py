@@ -346,10 +346,11 @@ class Learner:
         keep = self.agent.policy(state).keys()
         return state.replace(**{f.name: None for f in dataclasses.fields(state) if f.name not in keep})
 
-    def act(self, state, carry, observations: list[np.ndarray], keys: jax.Array, t: int):
-        """Exploration actions for step t; `keys` are the seeds' acting keys (stacked when N > 1)."""
+    def act(self, policy, carry, observations: list[np.ndarray], keys: jax.Array, t: int):
+        """Exploration actions for step t from `policy_view(state)` (taken once per update, not per
+        step); `keys` are the seeds' acting keys (stacked when N > 1)."""
         obs = observations[0] if self.n == 1 else np.stack(observations)
-        actions, carry = self._act(self.policy_view(state), carry, obs, keys, t)
+        actions, carry = self._act(policy, carry, obs, keys, t)
         actions = np.asarray(actions)
         return ([actions] if self.n == 1 else list(actions)), carry
 
@@ -440,6 +441,7 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
     learner = _learner(agent, len(runs))
     act_keys = learner.stack([r.seeds.act_key for r in runs])
     state = learner.stack([s for _, s, _ in opened])
+    policy = learner.policy_view(state)
     carry = learner.stack([c for _, _, c in opened]) if agent.is_recurrent else None
     batch_type = SequenceBatch if agent.is_recurrent else Batch
     for k, r in enumerate(runs):
@@ -455,13 +457,14 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
             if t < update_after:
                 actions = [r.seeds.explore_rng.uniform(-1.0, 1.0, r.env.action_space.shape).astype(np.float32) for r in runs]
             else:
-                actions, carry = learner.act(state, carry, [r.obs for r in runs], act_keys, t)
+                actions, carry = learner.act(policy, carry, [r.obs for r in runs], act_keys, t)
             for k, (r, action) in enumerate(zip(runs, actions)):
                 if r.step(action, agent.is_recurrent) and agent.is_recurrent:
                     carry = learner.reset_carry(carry, k)
             if t >= update_after and (t + 1) % update_every == 0 and all(r.buffer.can_sample() for r in runs):
                 batches = [batch_type(**r.buffer.sample_many(update_every)) for r in runs]
                 state, metrics = learner.update(state, batches)
+                policy = learner.policy_view(state)
                 metric_log.append(metrics)
             if (t + 1) % 100 == 0:
                 runs[0].logger.advance(100)

@@ -23,9 +23,9 @@ import jax.numpy as jnp
 import optax
 
 from jaxpcc.agents import recurrent as rec
+from jaxpcc.agents import sac
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
-from jaxpcc.agents import sac
 from jaxpcc.agents.sac import METRIC_NAMES as SAC_METRIC_NAMES
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.networks import Critic, GaussianActor

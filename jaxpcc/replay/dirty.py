@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def ring_slots(start: int, count: int, capacity: int) -> np.ndarray:
+    """The slot indices start, start + 1, ... (count of them) around a ring of `capacity`."""
+    return (start + np.arange(count)) % capacity
+
+
 class DirtyRange:
     """The contiguous ring range of slots written since the last `clear()`.
 
@@ -44,4 +49,4 @@ class DirtyRange:
 
     def slots(self) -> np.ndarray:
         """The dirty slot indices in write order, [count] int64."""
-        return (self.start + np.arange(self.count)) % self.capacity
+        return ring_slots(self.start, self.count, self.capacity)
