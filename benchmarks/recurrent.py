@@ -9,7 +9,7 @@ number of epochs set from `--steps`. The reference reports RSAC solving both POM
 fails them (its README's pendulum figure); within 30,000 steps expect RSAC to pull ahead on
 pendulum-p first.
 
-    python benchmarks/recurrent.py --steps 30000 --seeds 1 2 3
+    python benchmarks/recurrent.py --steps 30000 --seeds 1 2 3 [--runs pendulum-v-v0:rsac ...]
 """
 
 from __future__ import annotations
@@ -58,10 +58,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--gin_param", action="append", default=[], help="extra gin bindings, e.g. train.update_after=1000")
     parser.add_argument("--out", type=Path, default=None, help="results folder (a temporary one by default)")
+    parser.add_argument(
+        "--runs", nargs="+", default=[f"{env}:{algo}" for env, algo in RUNS], metavar="ENV:ALGO",
+        help="which of the runs to do (default: all of " + ", ".join(f"{e}:{a}" for e, a in RUNS) + ")",
+    )
     args = parser.parse_args()
+    chosen = [tuple(r.split(":", 1)) for r in args.runs]
+    unknown = [f"{e}:{a}" for e, a in chosen if (e, a) not in RUNS]
+    if unknown:
+        parser.error(f"unknown runs {unknown}; choose from {[f'{e}:{a}' for e, a in RUNS]}")
     out = args.out or Path(tempfile.mkdtemp(prefix="jaxpcc-recurrent-bench-"))
     print(f"results under {out}")
-    for env_id, algo in RUNS:
+    for env_id, algo in chosen:
         start = time.perf_counter()
         curves = [run(env_id, algo, seed, args.steps, args.gin_param, out) for seed in args.seeds]
         hours = (time.perf_counter() - start) / 3600

@@ -11,7 +11,7 @@ projection out of the time scan. `--ablations` also times the summarizer pass al
 ideas. PyTorch (when importable, `pip install -r requirements-bench.txt`): a faithful rewrite of
 the reference's `RecurrentSAC.update_networks` (five nn.LSTM passes, six Adam optimizers).
 
-    python benchmarks/recurrent_update_speed.py --updates 20 --ablations [--reference PATH]
+    python benchmarks/recurrent_update_speed.py --updates 20 --ablations [--profile] [--reference PATH]
 
 `--reference PATH` also times the reference library's own update from an offpcc checkout.
 """
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jaxpcc.agents import make_agent  # noqa: E402
 from jaxpcc.networks.recurrent import Summarizer  # noqa: E402
 from jaxpcc.types import SequenceBatch  # noqa: E402
+from thunk_profile import format_profile, thunk_profile  # noqa: E402
 
 OBS_DIM, ACT_DIM, BATCH, STEPS = 2, 1, 10, 200
 
@@ -52,14 +53,27 @@ def random_batches(k: int, seed: int = 0) -> SequenceBatch:
     )
 
 
-def time_jax(updates: int, block: int) -> float:
-    """Updates/s of jaxpcc's RSAC `update_many` in blocks of `block` updates (compiled, warm)."""
+def time_jax(updates: int, block: int, profile: bool = False) -> float:
+    """Updates/s of jaxpcc's RSAC `update_many` in blocks of `block` updates (compiled, warm).
+
+    With `profile`, first prints where an update's time goes (thunk time by kind, from a trace).
+    """
     gin.clear_config()
     agent = make_agent("rsac", OBS_DIM, ACT_DIM)
     state = agent.init(jax.random.PRNGKey(0))
     batches = jax.device_put(random_batches(block))
     state, metrics = agent.update_many(state, batches)  # compile
     jax.block_until_ready(metrics)
+    if profile:
+        holder = {"state": state}
+
+        def one_call():
+            holder["state"], out = agent.update_many(holder["state"], batches)
+            return out
+
+        print("jaxpcc RSAC update, thunk profile:")
+        print(format_profile(thunk_profile(one_call, calls=2, per_call=block)))
+        state = holder["state"]
     calls = max(1, updates // block)
     start = time.perf_counter()
     for _ in range(calls):
@@ -213,12 +227,13 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=10, help="updates per jaxpcc update_many call")
     parser.add_argument("--ablations", action="store_true", help="also time the summarizer pass four ways")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print jaxpcc's update time by thunk kind (jax.profiler)")
     parser.add_argument("--reference", default=None, metavar="PATH",
                         help="an offpcc checkout: also time its own RecurrentSAC update (imported read-only)")
     args = parser.parse_args()
     print(f"RSAC update: batch {BATCH} episodes x {STEPS} steps, 3 LSTM summarizers (2 x 256), "
           f"jax {jax.__version__} on {jax.devices()[0].platform}")
-    jax_rate = time_jax(args.updates, args.block)
+    jax_rate = time_jax(args.updates, args.block, args.profile)
     print(f"jaxpcc  : {jax_rate:8.2f} updates/s")
     if not args.no_torch:
         try:

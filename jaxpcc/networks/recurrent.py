@@ -11,7 +11,8 @@ matmul (the cuDNN layout). Layers run one after another, each over the full sequ
 layer, the reference's default, also has a hand-written backward pass (`lstm_layer`): on CPU a
 scan step's cost is mostly per-op overhead at a batch of 10 episodes, so its forward step applies
 one tanh to all four gates, and its backward step computes only the pre-activation gradient and
-the recurrent matmul, leaving the weight gradient to one large matmul over all steps.
+the recurrent matmul: the factors it multiplies by are computed for all steps before the scan,
+and the weight gradient comes after it as one large matmul over all steps.
 """
 
 from __future__ import annotations
@@ -136,7 +137,35 @@ def _lstm_layer_fwd(xw, w_hh, b_hh, state, mask):
     final, hs, cs, tzs = _lstm_forward(xw, w_hh, b_hh, state, mask)
     h_prev = jnp.concatenate([state[0][None], hs[:-1]])
     c_prev = jnp.concatenate([state[1][None], cs[:-1]])
-    return (hs, final), (w_hh, h_prev, c_prev, cs, tzs, mask)
+    return (hs, final), (w_hh, h_prev, _backward_factors(c_prev, cs, tzs, mask), mask)
+
+
+def _backward_factors(c_prev, cs, tzs, mask):
+    """Everything the backward step multiplies by, computed for all steps at once, outside the scan.
+
+    Returns (gate, cell, forget, skip): dL/dz_t = [dc, dc, dc, dh]_t * gate_t; dL/dc_t gains
+    dh_t * cell_t; dL/dc_{t-1} = dL/dc_t * forget_t; a masked step (which passed its carry through)
+    has gate = cell = 0, forget = 1 and skip = 1, so dL/dh_{t-1} = dL/dz_t W^T + dh_t * skip_t.
+    Doing this element-wise work over [T, B, 4H] in one pass leaves the sequential step with two
+    small fusions and the recurrent matmul.
+    """
+    hidden = cs.shape[-1]
+    t_i, t_f, t_g, t_o = jnp.split(tzs, 4, axis=-1)
+    tanh_c = jnp.tanh(cs)
+    # d gate / d z: sigmoid'(z) = (1 - tanh(z/2)^2) / 4, tanh'(z) = 1 - tanh(z)^2.
+    d_scale = _gate_scales(hidden, tzs.dtype, 0.25, 1.0)
+    gate = jnp.concatenate([t_g, c_prev, 0.5 * t_i + 0.5, tanh_c], axis=-1) * d_scale * (1.0 - tzs * tzs)
+    cell = (0.5 * t_o + 0.5) * (1.0 - tanh_c * tanh_c)
+    forget = 0.5 * t_f + 0.5
+    if mask is None:
+        return gate, cell, forget, None
+    keep = (mask > 0)[..., None]
+    return (
+        jnp.where(keep, gate, 0.0),
+        jnp.where(keep, cell, 0.0),
+        jnp.where(keep, forget, 1.0),
+        jnp.where(keep, 0.0, 1.0).astype(cs.dtype),
+    )
 
 
 def _lstm_layer_bwd(residuals, cotangents):
@@ -145,31 +174,22 @@ def _lstm_layer_bwd(residuals, cotangents):
     Per step only the pre-activation gradient dL/dz_t and dL/dh_{t-1} = dL/dz_t W_hh^T are computed;
     JAX's own transpose of the scan would also accumulate the [H, 4H] weight gradient in every step.
     """
-    w_hh, h_prev, c_prev, cs, tzs, mask = residuals
+    w_hh, h_prev, (gate, cell, forget, skip), mask = residuals
     d_hs, (d_h_final, d_c_final) = cotangents
-    # d gate / d z: sigmoid'(z) = (1 - tanh(z/2)^2) / 4, tanh'(z) = 1 - tanh(z)^2.
-    d_scale = _gate_scales(w_hh.shape[0], tzs.dtype, 0.25, 1.0)
     w_hh_t = w_hh.T
 
     def step(carry, inputs):
         d_h, d_c = carry
-        d_h_out, c_p, c_t, tz, m_t = inputs
+        d_h_out, gate_t, cell_t, forget_t, skip_t = inputs
         d_h = d_h + d_h_out
-        if m_t is not None:  # a masked step passed its carry through unchanged
-            keep = m_t[..., None] > 0
-            d_h_skip, d_c_skip = jnp.where(keep, 0.0, d_h), jnp.where(keep, 0.0, d_c)
-            d_h, d_c = jnp.where(keep, d_h, 0.0), jnp.where(keep, d_c, 0.0)
-        t_i, t_f, t_g, t_o = jnp.split(tz, 4, axis=-1)
-        tanh_c = jnp.tanh(c_t)
-        d_c = d_c + d_h * (0.5 * t_o + 0.5) * (1.0 - tanh_c * tanh_c)
-        d_gates = jnp.concatenate([d_c * t_g, d_c * c_p, d_c * (0.5 * t_i + 0.5), d_h * tanh_c], axis=-1)
-        d_z = d_gates * d_scale * (1.0 - tz * tz)
-        d_h_prev, d_c_prev = d_z @ w_hh_t, d_c * (0.5 * t_f + 0.5)
-        if m_t is not None:
-            d_h_prev, d_c_prev = d_h_prev + d_h_skip, d_c_prev + d_c_skip
-        return (d_h_prev, d_c_prev), d_z
+        d_c = d_c + d_h * cell_t
+        d_z = jnp.concatenate([d_c, d_c, d_c, d_h], axis=-1) * gate_t
+        d_h_prev = d_z @ w_hh_t
+        if skip_t is not None:
+            d_h_prev = d_h_prev + d_h * skip_t
+        return (d_h_prev, d_c * forget_t), d_z
 
-    (d_h0, d_c0), d_z = jax.lax.scan(step, (d_h_final, d_c_final), (d_hs, c_prev, cs, tzs, mask), reverse=True)
+    (d_h0, d_c0), d_z = jax.lax.scan(step, (d_h_final, d_c_final), (d_hs, gate, cell, forget, skip), reverse=True)
     d_w_hh = jnp.einsum("...i,...j->ij", h_prev, d_z)
     d_b_hh = d_z.reshape(-1, d_z.shape[-1]).sum(0)
     d_mask = None if mask is None else jnp.zeros_like(mask)
