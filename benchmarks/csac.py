@@ -32,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from jaxpcc import runtime  # noqa: E402
 from jaxpcc.agents import csac  # noqa: E402
 from jaxpcc.agents.common import mlp_hidden_sizes  # noqa: E402
 from jaxpcc.envs import make_env  # noqa: E402
@@ -128,6 +129,7 @@ def main() -> None:
                         help="which to run (one per process lets two runs share a machine, e.g. under taskset)")
     parser.add_argument("--out", type=Path, default=None, help="where runs are written (default: a temp dir)")
     args = parser.parse_args()
+    runtime.configure()
     out = args.out or Path(tempfile.mkdtemp(prefix="jaxpcc-csac-bench-"))
 
     env = make_env(args.env, seed=0)

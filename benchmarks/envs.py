@@ -18,7 +18,7 @@ import gin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jaxpcc.cli import enable_compilation_cache  # noqa: E402
+from jaxpcc import runtime  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--update-every", type=int, default=50)
     args = parser.parse_args()
-    enable_compilation_cache()
+    runtime.configure()
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-envs-"))
     print(f"{args.algo}, {args.steps} env steps, seed {args.seed}, update_every {args.update_every}")
     for env_id in args.envs:

@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from jaxpcc import runtime  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 
 
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15_000)
     parser.add_argument("--out", type=Path, default=None, help="where runs are written (default: a temp dir)")
     args = parser.parse_args()
+    runtime.configure()
     out = args.out or Path(tempfile.mkdtemp(prefix="jaxpcc-bench-"))
     print(f"Pendulum-v0, {args.steps} env steps, seeds {args.seeds}, runs in {out}")
     print(f"{'algo':6s} {'final test return':>26s} {'per seed':>32s} {'env steps/s':>12s}")

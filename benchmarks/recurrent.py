@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jaxpcc import runtime  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 
 RUNS = [
@@ -63,6 +64,7 @@ def main() -> None:
         help="which of the runs to do (default: all of " + ", ".join(f"{e}:{a}" for e, a in RUNS) + ")",
     )
     args = parser.parse_args()
+    runtime.configure()
     chosen = [tuple(r.split(":", 1)) for r in args.runs]
     unknown = [f"{e}:{a}" for e, a in chosen if (e, a) not in RUNS]
     if unknown:

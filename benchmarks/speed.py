@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jaxpcc.agents import ALGOS  # noqa: E402
-from jaxpcc.cli import enable_compilation_cache  # noqa: E402
+from jaxpcc import runtime  # noqa: E402
 from jaxpcc.envs import make_env  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 from jaxpcc.types import Batch  # noqa: E402
@@ -163,7 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch  # noqa: F401  (fail early if the optional requirements are missing)
 
-    enable_compilation_cache()
+    runtime.configure()
 
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-speed-"))
     updates = args.steps - args.update_after

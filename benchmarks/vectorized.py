@@ -18,7 +18,7 @@ import gin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jaxpcc.cli import enable_compilation_cache  # noqa: E402
+from jaxpcc import runtime  # noqa: E402
 from jaxpcc.train import train, train_vectorized  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-vec-"))
-    enable_compilation_cache()
+    runtime.configure()
 
     bind(args.steps, args.update_every, args.batch_size)
     start = time.perf_counter()

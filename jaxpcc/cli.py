@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -162,20 +161,6 @@ def user_errors():
         raise
 
 
-def enable_compilation_cache() -> None:
-    """Keeps compiled XLA programs on disk, so a rerun or a resumed run starts without recompiling.
-
-    JAXPCC_COMPILATION_CACHE sets the folder; "0" switches the cache off.
-    """
-    location = os.environ.get("JAXPCC_COMPILATION_CACHE", str(Path.home() / ".cache" / "jaxpcc" / "xla"))
-    if location == "0":
-        return
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", location)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -184,7 +169,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if not args.env or not args.algo:
         parser.error("--env and --algo are required (or --list-envs)")
-    enable_compilation_cache()
+    from jaxpcc import runtime
+
+    runtime.configure()
     try:
         run(args)
     except UserError as err:

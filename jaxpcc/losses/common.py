@@ -6,14 +6,16 @@ Every reduction goes through `masked_mean`, so a recurrent loss is the same loss
 with a mask of valid steps.
 """
 
+import math
 from typing import Optional
 
 import chex
 import jax
 import jax.numpy as jnp
 
-_LOG_2 = jnp.log(2.0)
-_LOG_SQRT_2PI = 0.5 * jnp.log(2.0 * jnp.pi)
+# Python floats, not arrays: importing the package must not start a JAX backend (see jaxpcc.runtime).
+_LOG_2 = math.log(2.0)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def masked_mean(x: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
