@@ -5,7 +5,8 @@ gradient update per env step after `--update-after` random steps) on Pendulum-v0
 evaluated on 10 deterministic test episodes outside the timed part. jaxpcc runs its updates in
 blocks of `--update-every` steps (that many env steps, then that many updates in one jitted call),
 which keeps the 1:1 ratio. The script also measures the ceiling: updates/s of `update_many` alone
-on pre-sampled batches, and the fraction of it the full jaxpcc loop reaches.
+on pre-sampled batches, and the fraction of it the full jaxpcc loop reaches. Every PyTorch side
+(stable-baselines3, and the reference with `--reference`) runs in a fresh process of its own.
 
     pip install -r requirements-bench.txt
     python benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3
@@ -14,7 +15,11 @@ on pre-sampled batches, and the fraction of it the full jaxpcc loop reaches.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
+import json
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -136,17 +141,46 @@ def run_sb3(algo, batch_size, steps, update_after, seed) -> dict:
     return {"wall": wall, "return": ret}
 
 
-def reference_row(args, algo: str, batch_size: int, updates: int) -> None:
-    """The reference's own update step and training loop at the same settings."""
+def reference_timings(reference: str, algo: str, batch_size: int, steps: int, update_after: int) -> dict:
+    """The reference's own update step (updates/s) and training loop (wall s) at the same settings."""
     import reference_offpcc
 
-    ref = reference_offpcc.import_reference(args.reference)
+    ref = reference_offpcc.import_reference(reference)
     env = make_env(ENV_ID)
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     upd = reference_offpcc.time_update(ref, algo, obs_dim, act_dim, batch_size)
-    wall = reference_offpcc.time_training(ref, algo, lambda: make_env(ENV_ID), ENV_ID, batch_size, args.steps, args.update_after)
-    print(f"reference offpcc: update step alone {upd:.0f} updates/s; training loop {wall:.1f} s, "
-          f"{args.steps / wall:.0f} steps/s, {updates / wall:.0f} updates/s")
+    wall = reference_offpcc.time_training(ref, algo, lambda: make_env(ENV_ID), ENV_ID, batch_size, steps, update_after)
+    return {"update_rate": upd, "wall": wall}
+
+
+WORKERS = {"sb3": run_sb3, "reference": reference_timings}
+
+
+def run_isolated(kind: str, **kwargs) -> dict:
+    """Runs a PyTorch side (`WORKERS[kind]`) in a fresh Python process and returns its result.
+
+    Once PyTorch has run, its OpenMP and MKL threads stay in the process. They slowed JAX's
+    updates there by about 17% (TD3 ceiling at batch 100: 546 updates/s before an SB3 run in
+    the same process, 451 after), which would bias every later jaxpcc run of the comparison.
+    """
+    spec = json.dumps({"kind": kind, **kwargs})
+    done = subprocess.run([sys.executable, __file__, "--worker", spec], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {kind} worker failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def reference_row(args, algo: str, batch_size: int, updates: int) -> None:
+    ref = run_isolated("reference", reference=args.reference, algo=algo, batch_size=batch_size,
+                       steps=args.steps, update_after=args.update_after)
+    print(f"reference offpcc: update step alone {ref['update_rate']:.0f} updates/s; training loop {ref['wall']:.1f} s, "
+          f"{args.steps / ref['wall']:.0f} steps/s, {updates / ref['wall']:.0f} updates/s")
+
+
+def worker(spec: str) -> None:
+    """`--worker JSON`: one PyTorch side in this process; prints its result as the last line."""
+    kwargs = json.loads(spec)
+    print(json.dumps(WORKERS[kwargs.pop("kind")](**kwargs)), flush=True)
 
 
 def main() -> None:
@@ -160,14 +194,20 @@ def main() -> None:
     parser.add_argument("--no-torch", action="store_true", help="jaxpcc side and ceiling only")
     parser.add_argument("--reference", default=None, metavar="PATH",
                         help="an offpcc checkout: also time its own update step and training loop (imported read-only)")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import torch  # noqa: F401  (fail early if the optional requirements are missing)
+    if args.worker:
+        return worker(args.worker)
+    needs_torch = not args.no_torch or args.reference
+    if needs_torch and importlib.util.find_spec("torch") is None:
+        parser.error("PyTorch is missing: pip install -r requirements-bench.txt (or pass --no-torch)")
 
     runtime.configure()
 
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-speed-"))
     updates = args.steps - args.update_after
-    print(f"CPU: {cpu_model()}, jax {jax.__version__}, torch {torch.__version__}, env {ENV_ID}, "
+    torch_version = importlib.metadata.version("torch") if needs_torch else "not used"
+    print(f"CPU: {cpu_model()}, jax {jax.__version__}, torch {torch_version}, env {ENV_ID}, "
           f"{args.steps} steps, {updates} updates, jaxpcc update_every {args.update_every}")
     header = (f"{'algo':5s} {'batch':>5s} {'side':7s} {'wall s':>8s} {'steps/s':>8s} {'upd/s':>7s} "
               f"{'return':>8s} {'ratio':>6s} {'of ceiling':>10s}")
@@ -191,7 +231,8 @@ def main() -> None:
                     if side == "jaxpcc":
                         results[side] = run_jaxpcc(algo, batch_size, args.steps, args.update_after, args.update_every, seed, out)
                     else:
-                        results[side] = run_sb3(algo, batch_size, args.steps, args.update_after, seed)
+                        results[side] = run_isolated("sb3", algo=algo, batch_size=batch_size, steps=args.steps,
+                                                     update_after=args.update_after, seed=seed)
                 j = results["jaxpcc"]
                 frac = (updates / j["wall"]) / ceil
                 fractions.append(frac)
