@@ -1,5 +1,6 @@
-"""Start-up settings: importing jaxpcc starts no JAX backend, so the CLI can still choose CPU dispatch."""
+"""Start-up settings: importing jaxpcc starts no JAX backend, so settings made after import still apply."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +9,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _python(code: str, **env) -> str:
-    import os
-
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
         env={**os.environ, "JAX_PLATFORMS": "cpu", **env},
@@ -26,13 +25,7 @@ def test_importing_the_package_starts_no_backend():
     assert _python(code) == "False"
 
 
-def test_configure_makes_cpu_dispatch_synchronous_unless_asked_not_to():
-    code = (
-        "import jax\n"
-        "from jaxpcc import runtime\n"
-        "runtime.configure()\n"
-        "jax.numpy.ones(2).block_until_ready()\n"
-        "print(jax.config.read('jax_cpu_enable_async_dispatch'), runtime.use_synchronous_cpu_dispatch())"
-    )
-    assert _python(code, JAXPCC_COMPILATION_CACHE="0") == "False True"
-    assert _python(code, JAXPCC_COMPILATION_CACHE="0", JAXPCC_CPU_ASYNC_DISPATCH="1") == "True False"
+def test_configure_sets_the_compilation_cache_folder_unless_switched_off(tmp_path):
+    code = "import jax\nfrom jaxpcc import runtime\nruntime.configure()\nprint(jax.config.jax_compilation_cache_dir)"
+    assert _python(code, JAXPCC_COMPILATION_CACHE=str(tmp_path)) == str(tmp_path)
+    assert _python(code, JAXPCC_COMPILATION_CACHE="0") == "None"
