@@ -147,7 +147,7 @@ def _backward_factors(c_prev, cs, tzs, mask):
     dh_t * cell_t; dL/dc_{t-1} = dL/dc_t * forget_t; a masked step (which passed its carry through)
     has gate = cell = 0, forget = 1 and skip = 1, so dL/dh_{t-1} = dL/dz_t W^T + dh_t * skip_t.
     Doing this element-wise work over [T, B, 4H] in a few large passes leaves the sequential step
-    with the recurrent matmul and five small element-wise ops (it had nine, recomputing shared terms).
+    with the recurrent matmul and five small element-wise ops (it had eight, some recomputing shared terms).
     """
     hidden = cs.shape[-1]
     t_i, t_f, t_g, t_o = jnp.split(tzs, 4, axis=-1)
