@@ -25,7 +25,7 @@ import numpy as np
 
 from jaxpcc import checkpoint
 from jaxpcc.agents import IMAGE_ALGOS, Agent, make_agent
-from jaxpcc.agents.common import describe_config
+from jaxpcc.agents.common import PeriodicUpdates, describe_config
 from jaxpcc.buffer_chunks import ChunkStore
 from jaxpcc.envs import make_env, max_episode_steps
 from jaxpcc.logger import RunLogger
@@ -328,7 +328,9 @@ class Learner:
             self._update = agent.update_many
         else:
             self._act = jax.jit(jax.vmap(act_one, in_axes=(0, 0 if rec else None, 0, 0, None)))
-            self._update = jax.jit(jax.vmap(agent.update_many), donate_argnums=0)
+            vectorize = lambda many: jax.jit(jax.vmap(many), donate_argnums=0)  # noqa: E731
+            many = agent.update_many
+            self._update = many.map(vectorize, block_axis=1) if isinstance(many, PeriodicUpdates) else vectorize(many)
 
     def stack(self, trees: list):
         return trees[0] if self.n == 1 else jax.tree.map(lambda *xs: jnp.stack(xs), *trees)

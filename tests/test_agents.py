@@ -89,6 +89,36 @@ def test_td3_actor_and_targets_move_only_every_second_update():
     assert float(m2["actor/q1_value"]) != 0.0
 
 
+@pytest.mark.parametrize("first, block", [(0, 4), (1, 4), (0, 3)])
+def test_td3_blocks_in_periods_or_not_equal_repeated_updates(first, block):
+    """Aligned whole periods run without the per-step branch; misaligned or partial blocks with it."""
+    agent = _agent("td3")
+    batches = random_batches(first + block)
+    state_a = agent.init(jax.random.PRNGKey(0))
+    state_b = agent.init(jax.random.PRNGKey(0))
+    per_step = []
+    for i in range(first + block):
+        state_a, m = agent.update(state_a, jax.tree.map(lambda x: x[i], batches))
+        per_step.append(m)
+    for i in range(first):
+        state_b, _ = agent.update(state_b, jax.tree.map(lambda x: x[i], batches))
+    block_batches = jax.tree.map(lambda x: x[first:], batches)
+    assert agent.update_many.aligned(state_b, block_batches) == (first % 2 == 0 and block % 2 == 0)
+    state_b, stacked = agent.update_many(state_b, block_batches)
+    for x, y in zip(jax.tree.leaves(state_a), jax.tree.leaves(state_b)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    for key in stacked:
+        np.testing.assert_allclose([m[key] for m in per_step[first:]], stacked[key], rtol=1e-5, atol=1e-6)
+
+
+def test_td3_in_periods_is_the_scanned_program_without_branches():
+    agent = _agent("td3")
+    state, batches = agent.init(jax.random.PRNGKey(0)), random_batches(4)
+    in_periods = agent.update_many.in_periods.lower(state, batches).as_text()
+    scanned = agent.update_many.scanned.lower(state, batches).as_text()
+    assert "stablehlo.case" not in in_periods and "stablehlo.case" in scanned
+
+
 def test_sac_fixed_alpha_stays_fixed():
     from jaxpcc.agents import sac
 

@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping, Optional
 import gin
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 
@@ -71,6 +72,42 @@ def scan_updates(update_fn: Callable, state, batches):
 
 
 @dataclasses.dataclass(frozen=True)
+class PeriodicUpdates:
+    """`update_many` for an agent whose updates repeat with a period (TD3's delayed actor step).
+
+    A block of whole periods that starts at a step divisible by the period runs `in_periods`,
+    which places the periodic work statically and needs no per-step branch; any other block (or
+    a call under a JAX transformation, where the step is not known) runs `scanned`, which decides
+    in every step. Both give the same updates. The step counter is read on the host, which waits
+    for the previous update to finish; the training loop waits for it anyway before acting.
+
+    Attributes:
+      scanned, in_periods: (state, batches) -> (state, metrics), batches' blocks on `block_axis`.
+      period: the number of updates per period.
+      block_axis: the batches' axis of updates (1 when a leading seed axis is vmapped).
+    """
+
+    scanned: Callable
+    in_periods: Callable
+    period: int
+    block_axis: int = 0
+
+    def aligned(self, state, batches) -> bool:
+        if isinstance(state.step, jax.core.Tracer):
+            return False
+        block = jax.tree.leaves(batches)[0].shape[self.block_axis]
+        return block % self.period == 0 and bool(np.all(np.asarray(state.step) % self.period == 0))
+
+    def __call__(self, state, batches):
+        run = self.in_periods if self.aligned(state, batches) else self.scanned
+        return run(state, batches)
+
+    def map(self, transform: Callable, block_axis: int) -> "PeriodicUpdates":
+        """The same dispatch over `transform`ed programs (the vectorized learner's vmap and jit)."""
+        return PeriodicUpdates(transform(self.scanned), transform(self.in_periods), self.period, block_axis)
+
+
+@dataclasses.dataclass(frozen=True)
 class Agent:
     """An algorithm bound to its hyper-parameters: pure functions, jitted at this boundary.
 
@@ -80,7 +117,8 @@ class Agent:
       init: key -> state.
       act: (state, obs [O] or [N, O], key, deterministic) -> action; jitted, `deterministic` static.
       update: (state, batch) -> (state, metrics); one gradient step, jitted, state donated.
-      update_many: (state, batches [K, ...]) -> (state, metrics [K]); K steps in one call.
+      update_many: (state, batches [K, ...]) -> (state, metrics [K]); K steps in one call
+        (a `PeriodicUpdates` for agents built with `update_in_periods`).
       policy: state -> the parameters an acting policy needs (what `--render` reloads).
       metric_names: metrics key -> the reference's logged name.
       initial_carry: recurrent agents only (None for feed-forward ones): () -> the zero hidden
@@ -103,19 +141,27 @@ class Agent:
         return self.initial_carry is not None
 
 
-def build_agent(name, config, *, init, act, update, policy, metric_names, initial_carry=None) -> Agent:
+def build_agent(
+    name, config, *, init, act, update, policy, metric_names, initial_carry=None, update_in_periods=None, period=1
+) -> Agent:
     """Binds `config` into the module-level functions and jits them once.
 
     `initial_carry(config)`, given for recurrent agents, is bound the same way.
+    `update_in_periods(config, state, batches)`, given with `period` > 1, runs whole periods of
+    updates from an aligned step without per-step branching (see `PeriodicUpdates`).
     """
     bound_update = functools.partial(update, config)
+    update_many = jax.jit(functools.partial(scan_updates, bound_update), donate_argnums=0)
+    if update_in_periods is not None and period > 1:
+        in_periods = jax.jit(functools.partial(update_in_periods, config), donate_argnums=0)
+        update_many = PeriodicUpdates(update_many, in_periods, period)
     return Agent(
         name=name,
         config=config,
         init=jax.jit(functools.partial(init, config)),
         act=jax.jit(functools.partial(act, config), static_argnames="deterministic"),
         update=jax.jit(bound_update, donate_argnums=0),
-        update_many=jax.jit(functools.partial(scan_updates, bound_update), donate_argnums=0),
+        update_many=update_many,
         policy=policy,
         metric_names=dict(metric_names),
         initial_carry=None if initial_carry is None else functools.partial(initial_carry, config),

@@ -65,4 +65,6 @@ def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **o
         update=ddpg.update,
         policy=ddpg.policy,
         metric_names=METRIC_NAMES,
+        update_in_periods=ddpg.update_in_periods,
+        period=config.policy_delay,
     )
