@@ -6,8 +6,8 @@ module reproduces PyTorch's cell equations, gate order and initialisation (every
 U(-1/sqrt(hidden), 1/sqrt(hidden)), i.e. U(-1/16, 1/16) at 256 units), so weights map one to one.
 
 Speed: each layer is one `lax.scan` over time whose body holds only the recurrent matmul; the
-input projection `x @ W_ih + b_ih` of the whole sequence is hoisted out of the scan as one large
-matmul (the cuDNN layout). Layers run one after another, each over the full sequence. The LSTM
+input projection `x @ W_ih` of the whole sequence is hoisted out of the scan as one large matmul
+(the cuDNN layout), and for the LSTM and RNN both biases are added once, in the step. Layers run one after another, each over the full sequence. The LSTM
 layer, the reference's default, also has a hand-written backward pass (`lstm_layer`): on CPU a
 scan step's cost is mostly per-op overhead at a batch of 10 episodes, so its forward step applies
 one tanh to all four gates, and its backward step computes only the pre-activation gradient and
@@ -43,7 +43,11 @@ def zero_carry(recurrent_type: str, num_layers: int, hidden_dim: int, batch_shap
 
 
 def _cell(recurrent_type: str, xw_t: jax.Array, hw_t: jax.Array, state: Carry) -> Carry:
-    """One PyTorch cell step from the input part xw_t = x W_ih + b_ih and hidden part hw_t = h W_hh + b_hh."""
+    """One PyTorch cell step from the input part xw_t and the hidden part hw_t = h W_hh + b.
+
+    Only the sums of the two parts matter for the LSTM and RNN, so their biases may sit on
+    either side; the GRU needs xw_t = x W_ih + b_ih and b = b_hh.
+    """
     if recurrent_type == "lstm":
         h, c = state
         i, f, g, o = jnp.split(xw_t + hw_t, 4, axis=-1)
@@ -234,7 +238,11 @@ class Summarizer(nn.Module):
             b_ih = self.param(f"bias_ih_l{layer}", init, (width,))
             b_hh = self.param(f"bias_hh_l{layer}", init, (width,))
             layer_state = tuple(part[layer] for part in carry)
-            x, layer_state = scan_layer(self.recurrent_type, x @ w_ih + b_ih, w_hh, b_hh, layer_state, time_mask)
+            if self.recurrent_type == "gru":  # its candidate gate scales the hidden part (bias included) by r
+                xw, step_bias = x @ w_ih + b_ih, b_hh
+            else:  # both biases join the step's add: one pass less over the [T, B, G*H] projection
+                xw, step_bias = x @ w_ih, b_ih + b_hh
+            x, layer_state = scan_layer(self.recurrent_type, xw, w_hh, step_bias, layer_state, time_mask)
             finals.append(layer_state)
         new_carry = tuple(jnp.stack(parts) for parts in zip(*finals))
         return jnp.moveaxis(x, 0, -2), new_carry
