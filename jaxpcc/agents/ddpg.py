@@ -8,6 +8,7 @@ case of one critic, no target smoothing and a delay of 1; `td3.py` sets two, 0.2
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable, Optional
 
 import flax
@@ -105,11 +106,21 @@ def act(config, state: DeterministicState, obs: jax.Array, key: jax.Array, deter
     return jnp.clip(mu + config.action_noise * jax.random.normal(key, mu.shape, mu.dtype), -1.0, 1.0)
 
 
+def first_critic(config, critic_params, obs: jax.Array, action: jax.Array) -> jax.Array:
+    """Q_1 alone as a one-member ensemble [1, ...]: the actor loss reads no other critic.
+
+    Applying the whole ensemble and keeping member 0 would also run (and differentiate through)
+    the second critic of TD3 in every actor step.
+    """
+    member = jax.tree.map(lambda x: x[:1], critic_params)
+    return EnsembleCritic(1, config.hidden_sizes).apply(member, obs, action)
+
+
 def _actor_step(config, tx, critic, state: DeterministicState, batch: Batch):
     """Actor gradient step and Polyak averaging of every target (a TD3 'delayed' step)."""
-    actor_net, critic_net = networks(config)
+    actor_net, _ = networks(config)
     grads, metrics = jax.grad(ddpg_losses.actor_loss, has_aux=True)(
-        state.actor, critic, batch, actor_fn=actor_net.apply, critic_fn=critic_net.apply
+        state.actor, critic, batch, actor_fn=actor_net.apply, critic_fn=functools.partial(first_critic, config)
     )
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, grads)
     return (
