@@ -121,7 +121,10 @@ def _actor_step(config, tx, state: RDPGState, critic: dict, h_actor, actor_pullb
     """Actor summarizer + head step on the pre-update critic summaries, then Polyak on every target."""
     grads, metrics = jax.grad(ddpg_losses.actor_loss, has_aux=True)(
         rec.on_summary(state.actor["head"], rec.current(h_actor)),
-        rec.on_summary(critic["head"], jax.lax.stop_gradient(rec.current(h_critic))),
+        # Q1 alone (a one-member ensemble): RTD3's actor loss reads no other critic.
+        rec.on_summary(
+            rec.first_member(critic["head"]), rec.first_member(jax.lax.stop_gradient(rec.current(h_critic)))
+        ),
         rec.loss_batch(batch),
         mask=batch.mask,
         **_loss_fns(config),
