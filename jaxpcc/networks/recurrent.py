@@ -8,11 +8,12 @@ U(-1/sqrt(hidden), 1/sqrt(hidden)), i.e. U(-1/16, 1/16) at 256 units), so weight
 Speed: each layer is one `lax.scan` over time whose body holds only the recurrent matmul; the
 input projection `x @ W_ih` of the whole sequence is hoisted out of the scan as one large matmul
 (the cuDNN layout), and for the LSTM and RNN both biases are added once, in the step. Layers run
-one after another, each over the full sequence. The LSTM layer, the reference's default, also has a hand-written backward pass (`lstm_layer`): on CPU a
-scan step's cost is mostly per-op overhead at a batch of 10 episodes, so its forward step applies
-one tanh to all four gates, and its backward step computes only the pre-activation gradient and
-the recurrent matmul: the factors it multiplies by are computed for all steps before the scan,
-and the weight gradient comes after it as one large matmul over all steps.
+one after another, each over the full sequence. The LSTM layer, the reference's default, also
+has a hand-written backward pass (`lstm_layer`): on CPU a scan step's cost is mostly per-op
+overhead at a batch of 10 episodes, so its forward step applies one tanh to all four gates, and
+its backward step computes only the pre-activation gradient and the recurrent matmul: the factors
+it multiplies by are computed for all steps before the scan, and the weight gradient comes after
+it as one large matmul over all steps.
 """
 
 from __future__ import annotations
