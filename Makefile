@@ -43,6 +43,7 @@ bench: venv
 bench-speed: venv
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
+	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
 	$(PY) benchmarks/recurrent_update_speed.py --updates 10 --block 5 $(if $(REFERENCE),--reference $(REFERENCE))
 
 clean:
