@@ -43,6 +43,15 @@ def polyak_update(target, online, polyak: float):
     return optax.incremental_update(online, target, step_size=1.0 - polyak)
 
 
+def first_member(tree):
+    """The first member of an ensemble-stacked pytree, kept as an ensemble of one ([1, ...]).
+
+    Losses that read Q1 alone (TD3's and RTD3's actor losses) apply it to this, so the other
+    critics are neither run nor differentiated through.
+    """
+    return jax.tree.map(lambda x: x[:1], tree)
+
+
 def scalar_metrics(metrics: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
     """Keeps the scalar entries of a metrics dict (drops per-sample auxiliaries)."""
     return {k: v for k, v in metrics.items() if jnp.ndim(v) == 0}

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
+from jaxpcc.agents.common import adam, apply_gradients, build_agent, first_member, polyak_update, scalar_metrics
 from jaxpcc.losses import ddpg as ddpg_losses
 from jaxpcc.networks import DeterministicActor, EnsembleCritic
 from jaxpcc.types import Batch
@@ -107,13 +107,8 @@ def act(config, state: DeterministicState, obs: jax.Array, key: jax.Array, deter
 
 
 def first_critic(config, critic_params, obs: jax.Array, action: jax.Array) -> jax.Array:
-    """Q_1 alone as a one-member ensemble [1, ...]: the actor loss reads no other critic.
-
-    Applying the whole ensemble and keeping member 0 would also run (and differentiate through)
-    the second critic of TD3 in every actor step.
-    """
-    member = jax.tree.map(lambda x: x[:1], critic_params)
-    return EnsembleCritic(1, config.hidden_sizes).apply(member, obs, action)
+    """Q_1 alone as a one-member ensemble [1, ...]: the actor loss reads no other critic."""
+    return EnsembleCritic(1, config.hidden_sizes).apply(first_member(critic_params), obs, action)
 
 
 def _actor_step(config, tx, critic, state: DeterministicState, batch: Batch):

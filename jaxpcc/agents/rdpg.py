@@ -20,7 +20,7 @@ import optax
 
 from jaxpcc.agents import ddpg
 from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
+from jaxpcc.agents.common import adam, apply_gradients, build_agent, first_member, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.losses import ddpg as ddpg_losses
 from jaxpcc.networks import Critic, DeterministicActor
@@ -123,7 +123,7 @@ def _actor_step(config, tx, state: RDPGState, critic: dict, h_actor, actor_pullb
         rec.on_summary(state.actor["head"], rec.current(h_actor)),
         # Q1 alone (a one-member ensemble): RTD3's actor loss reads no other critic.
         rec.on_summary(
-            rec.first_member(critic["head"]), rec.first_member(jax.lax.stop_gradient(rec.current(h_critic)))
+            first_member(critic["head"]), first_member(jax.lax.stop_gradient(rec.current(h_critic)))
         ),
         rec.loss_batch(batch),
         mask=batch.mask,

@@ -104,11 +104,6 @@ def summary_with_pullback(summarize_fn: Callable, params) -> tuple[jax.Array, Ca
     return h, pullback
 
 
-def first_member(tree):
-    """The first member of an ensemble-stacked pytree, kept as an ensemble of one ([1, ...])."""
-    return jax.tree.map(lambda x: x[:1], tree)
-
-
 def current(h: jax.Array) -> jax.Array:
     """h_0..h_{T-1}: the summaries at which each stored action was taken."""
     return h[..., :-1, :]
