@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libosmesa6 libgl1 libglfw3 ffmpeg
 export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 
-.PHONY: train test test-fast venv system-deps bench bench-speed clean
+.PHONY: train test test-fast venv system-deps bench bench-speed bench-gpu clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ bench-speed: venv
 	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
 	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
 	$(PY) benchmarks/recurrent_update_speed.py --updates 10 --block 5 $(if $(REFERENCE),--reference $(REFERENCE))
+
+# The GPU figures in one command, on a machine whose .venv came from requirements-cuda.txt (no
+# network needed: nothing is installed here, and PyTorch is not assumed to have CUDA).
+bench-gpu:
+	$(PY) -c "import jax; assert jax.default_backend() == 'gpu', jax.devices(); print(jax.devices())"
+	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --no-torch
+	$(PY) benchmarks/vectorized.py --algo sac --seeds 1 2 3 4 5 6 7 8 --steps 5000
+	$(PY) benchmarks/recurrent_update_speed.py --updates 20 --block 5 --no-torch
 
 clean:
 	rm -rf $(VENV) .pytest_cache
