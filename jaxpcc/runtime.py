@@ -1,12 +1,16 @@
 """Process-wide JAX settings, applied once at start-up by the CLI and the benchmarks.
 
-Today this is the persistent compilation cache, so a rerun or a resumed run starts without
-recompiling. Settings like it must be made before JAX creates its backends (the first
-computation), which is why importing jaxpcc computes nothing with JAX.
+Two settings: the persistent compilation cache, so a rerun or a resumed run starts without
+recompiling, and synchronous dispatch on CPU. Settings like these must be made before JAX
+creates its backends (the first computation), which is why importing jaxpcc computes nothing
+with JAX.
 
-Measured and left out: synchronous CPU dispatch (`jax_cpu_enable_async_dispatch=False`). It
-cuts a jitted action's latency from about 210 to 90 microseconds, but the training loop waits
-on every update block anyway, and TD3 at batch 100 took 22.2 s on average either way.
+Why synchronous: the training loop can do nothing useful while a jitted call runs (each action
+is needed for the next env step, and each update block for the next action), so dispatching to
+a worker thread only adds two thread hand-offs to every call. Run in the calling thread, a
+jitted action costs about half as much inside the loop (TD3 at batch 100 on the 2-core CPU:
+acting 1.55-1.62 s -> 0.78-0.84 s per 10,000 steps), and the update blocks run as fast as before.
+The setting applies to the CPU backend alone; GPU dispatch stays asynchronous.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ def enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+def synchronous_cpu_dispatch() -> None:
+    """Runs CPU computations in the calling thread (see the module docstring for why)."""
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+
 def configure() -> None:
     """Every start-up setting above; call before the first JAX computation of the process."""
     enable_compilation_cache()
+    synchronous_cpu_dispatch()

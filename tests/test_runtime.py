@@ -29,3 +29,13 @@ def test_configure_sets_the_compilation_cache_folder_unless_switched_off(tmp_pat
     code = "import jax\nfrom jaxpcc import runtime\nruntime.configure()\nprint(jax.config.jax_compilation_cache_dir)"
     assert _python(code, JAXPCC_COMPILATION_CACHE=str(tmp_path)) == str(tmp_path)
     assert _python(code, JAXPCC_COMPILATION_CACHE="0") == "None"
+
+
+def test_configure_makes_cpu_dispatch_synchronous():
+    code = (
+        "import jax, jax.numpy as jnp\nfrom jaxpcc import runtime\nruntime.configure()\n"
+        "slow = jax.jit(lambda x: jax.lax.fori_loop(0, 200, lambda i, y: jnp.tanh(y @ y), x))\n"
+        "x = jnp.ones((256, 256)) / 256\nslow(x).block_until_ready()\n"
+        "print(jax.config.values[\"jax_cpu_enable_async_dispatch\"], slow(x).is_ready())"
+    )
+    assert _python(code, JAXPCC_COMPILATION_CACHE="0") == "False True"  # the call returns with its result computed
