@@ -2,7 +2,8 @@
 
 Runs, for each seed, SAC and RSAC on `pendulum-p-v0` (angle only) and `pendulum-v-v0` (angular
 velocity only), plus SAC on the fully observed `Pendulum-v0`, and prints the mean and spread over
-seeds of the test return after each epoch of 1000 env steps. SAC uses the reference's
+seeds of the test return after each epoch of 1000 env steps (and plots them per env, every
+algorithm run into the same results folder together, as `ENV/curves.png`). SAC uses the reference's
 `template_100k.gin` values, RSAC its `template_recurrent_100k.gin` values (5000-episode buffer,
 batches of 10 whole episodes, 10,000 random steps first, 2 x 256 LSTM summarizers), with the
 number of epochs set from `--steps`. The reference reports RSAC solving both POMDPs while SAC
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jaxpcc import runtime  # noqa: E402
+from jaxpcc.plot import plot  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 
 RUNS = [
@@ -79,6 +81,8 @@ def main() -> None:
         print(f"\n{env_id} {algo} ({len(args.seeds)} seeds, {hours * 60:.1f} min): test return mean +- std")
         for i, (step, _) in enumerate(curves[0]):
             print(f"  {step:7d}  {returns[:, i].mean():9.1f} +- {returns[:, i].std():6.1f}")
+        figure = plot(out / env_id, "Episode Return (Test)", out / env_id / "curves.png")
+        print(f"  learning curves of every algorithm run on {env_id} so far: {figure}")
 
 
 if __name__ == "__main__":
