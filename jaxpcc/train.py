@@ -380,9 +380,6 @@ class Learner:
     def select(self, tree, k: int):
         return tree if self.n == 1 else jax.tree.map(lambda x: x[k], tree)
 
-    def policy_view(self, state):
-        return policy_view(self.agent, state)
-
     def test_episodes(self, state, envs: list, keys: jax.Array, seeds: list[list[int]]) -> list[tuple[list, list]]:
         """Each seed's deterministic test episodes on its own test env: (lengths, returns) per seed.
 
@@ -391,7 +388,7 @@ class Learner:
         """
         if self.n == 1:
             return [run_test_episodes(envs[0], self.agent, state, keys, seeds[0])]
-        policy = self.policy_view(state)
+        policy = policy_view(self.agent, state)
         carry = self.stack([self.agent.initial_carry()] * self.n) if self.agent.is_recurrent else None
 
         def act(obs, c):
@@ -401,7 +398,7 @@ class Learner:
         return run_test_episodes_together(envs, act, carry, seeds)
 
     def act(self, policy, carry, observations: list[np.ndarray], keys: jax.Array, t: int):
-        """Exploration actions for step t from `policy_view(state)` (taken once per update, not per
+        """Exploration actions for step t from `policy_view(agent, state)` (taken once per update, not per
         step); `keys` are the seeds' acting keys (stacked when N > 1)."""
         obs = observations[0] if self.n == 1 else np.stack(observations)
         actions, carry = self._act(policy, carry, obs, keys, t)
@@ -495,7 +492,7 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
     learner = _learner(agent, len(runs))
     act_keys = learner.stack([r.seeds.act_key for r in runs])
     state = learner.stack([s for _, s, _ in opened])
-    policy = learner.policy_view(state)
+    policy = policy_view(agent, state)
     carry = learner.stack([c for _, _, c in opened]) if agent.is_recurrent else None
     batch_type = SequenceBatch if agent.is_recurrent else Batch
     for k, r in enumerate(runs):
@@ -518,7 +515,7 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
             if t >= update_after and (t + 1) % update_every == 0 and all(r.buffer.can_sample() for r in runs):
                 batches = [batch_type(**r.buffer.sample_many(update_every)) for r in runs]
                 state, metrics = learner.update(state, batches)
-                policy = learner.policy_view(state)
+                policy = policy_view(agent, state)
                 metric_log.append(metrics)
             if (t + 1) % 100 == 0:
                 runs[0].logger.advance(100)

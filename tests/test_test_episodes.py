@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxpcc.agents import make_agent
-from jaxpcc.train import Learner, policy_view, run_test_episodes, run_test_episodes_together, train, train_vectorized
+from jaxpcc.train import Learner, policy_view, run_test_episodes, run_test_episodes_together
 
 
 class CountdownEnv(gymnasium.Env):
@@ -75,26 +75,6 @@ def test_policy_view_acts_like_the_whole_state(algo):
         np.testing.assert_array_equal(
             agent.act(view, obs, key, deterministic=deterministic), agent.act(state, obs, key, deterministic=deterministic)
         )
-
-
-def test_vectorized_test_returns_match_seeds_tested_alone(tmp_path):
-    gin.parse_config(
-        """
-        make_MLP.hidden_dimensions = (32, 32)
-        ReplayBuffer.batch_size = 32
-        train.num_epochs = 1
-        train.num_steps_per_epoch = 300
-        train.num_test_episodes_per_epoch = 2
-        train.update_after = 200
-        train.update_every = 10
-        """
-    )
-    rows = train_vectorized("Pendulum-v0", "td3", [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True)
-    for row, seed in zip(rows, [1, 2]):
-        alone = train("Pendulum-v0", "td3", tmp_path / f"alone{seed}", seed=seed, quiet=True)
-        assert row["Episode Length (Test)"] == alone["Episode Length (Test)"] == 200
-        assert row["Episode Return (Test)"] == pytest.approx(alone["Episode Return (Test)"], rel=1e-3)
-    assert rows[0]["Episode Return (Test)"] != rows[1]["Episode Return (Test)"]
 
 
 def test_recurrent_test_episodes_start_from_a_zero_carry_in_lockstep():

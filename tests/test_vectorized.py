@@ -46,6 +46,17 @@ def test_vectorized_seeds_match_seeds_run_alone(tmp_path, algo):
     assert not all(np.array_equal(a[key], b[key]) for key in a)  # the seeds really differ
 
 
+def test_vectorized_test_returns_match_seeds_tested_alone(tmp_path):
+    gin.parse_config(SMALL)
+    gin.bind_parameter("train.num_test_episodes_per_epoch", 2)
+    rows = train_vectorized("Pendulum-v0", "td3", [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True)
+    for row, seed in zip(rows, [1, 2]):
+        alone = train("Pendulum-v0", "td3", tmp_path / f"alone{seed}", seed=seed, quiet=True)
+        assert row["Episode Length (Test)"] == alone["Episode Length (Test)"] == 200
+        assert row["Episode Return (Test)"] == pytest.approx(alone["Episode Return (Test)"], rel=1e-3)
+    assert rows[0]["Episode Return (Test)"] != rows[1]["Episode Return (Test)"]
+
+
 def test_vectorized_run_resumes_and_levels_seeds(tmp_path):
     gin.parse_config(SMALL)
     dirs = [tmp_path / "s1", tmp_path / "s2"]
