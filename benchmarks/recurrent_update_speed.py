@@ -5,13 +5,14 @@ episodes x 200 steps, separate 2-layer LSTM-256 summarizers for the actor and bo
 summarizers with targets), MLP heads (256, 256), observation dim 2 (pendulum-p), one action.
 
 jaxpcc: `update_many` (K updates in one jitted call) on device-resident batches; its update runs
-the two critic summarizers as one vmapped scan, runs every summarizer once per update (the losses
+the two critic summarizers as one stacked LSTM, runs every summarizer once per update (the losses
 reuse the summaries, gradients are pulled back through one vjp), and hoists each layer's input
-projection out of the time scan. `--ablations` also times the summarizer pass alone for those
+projection out of the time loop. `--ablations` also times the summarizer pass alone for those
 ideas. PyTorch (when importable, `pip install -r requirements-bench.txt`): a faithful rewrite of
 the reference's `RecurrentSAC.update_networks` (five nn.LSTM passes, six Adam optimizers).
+The sides run in alternating rounds (`--rounds`), and each ratio is taken within a round.
 
-    python benchmarks/recurrent_update_speed.py --updates 20 --ablations [--profile] [--reference PATH]
+    python benchmarks/recurrent_update_speed.py --updates 20 --rounds 3 --ablations [--profile] [--reference PATH]
 
 `--reference PATH` also times the reference library's own update from an offpcc checkout.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Callable
 from pathlib import Path
 
 import gin
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jaxpcc.agents import make_agent  # noqa: E402
-from jaxpcc.networks.recurrent import Summarizer  # noqa: E402
+from jaxpcc.networks.recurrent import Summarizer, lstm_summaries  # noqa: E402
 from jaxpcc.types import SequenceBatch  # noqa: E402
 from thunk_profile import format_profile, thunk_profile  # noqa: E402
 
@@ -53,33 +55,35 @@ def random_batches(k: int, seed: int = 0) -> SequenceBatch:
     )
 
 
-def time_jax(updates: int, block: int, profile: bool = False) -> float:
-    """Updates/s of jaxpcc's RSAC `update_many` in blocks of `block` updates (compiled, warm).
+def jax_timer(block: int, profile: bool = False) -> Callable[[int], float]:
+    """A timer of jaxpcc's RSAC `update_many` in blocks of `block` updates (compiled and warm on return).
 
     With `profile`, first prints where an update's time goes (thunk time by kind, from a trace).
+    The timer runs about `updates` updates and returns their rate in updates/s.
     """
     gin.clear_config()
     agent = make_agent("rsac", OBS_DIM, ACT_DIM)
-    state = agent.init(jax.random.PRNGKey(0))
+    holder = {"state": agent.init(jax.random.PRNGKey(0))}
     batches = jax.device_put(random_batches(block))
-    state, metrics = agent.update_many(state, batches)  # compile
-    jax.block_until_ready(metrics)
+
+    def one_call():
+        holder["state"], out = agent.update_many(holder["state"], batches)
+        return out
+
+    jax.block_until_ready(one_call())  # compile
     if profile:
-        holder = {"state": state}
-
-        def one_call():
-            holder["state"], out = agent.update_many(holder["state"], batches)
-            return out
-
         print("jaxpcc RSAC update, thunk profile:")
         print(format_profile(thunk_profile(one_call, calls=2, per_call=block)))
-        state = holder["state"]
-    calls = max(1, updates // block)
-    start = time.perf_counter()
-    for _ in range(calls):
-        state, metrics = agent.update_many(state, batches)
-    jax.block_until_ready(metrics)
-    return calls * block / (time.perf_counter() - start)
+
+    def rate(updates: int) -> float:
+        calls = max(1, updates // block)
+        start = time.perf_counter()
+        for _ in range(calls):
+            out = one_call()
+        jax.block_until_ready(out)
+        return calls * block / (time.perf_counter() - start)
+
+    return rate
 
 
 def _in_scan_lstm(params, obs):
@@ -103,7 +107,7 @@ def _in_scan_lstm(params, obs):
 
 
 def time_ablations(reps: int) -> dict[str, float]:
-    """Milliseconds per forward+backward of the two critic summarizers, four ways."""
+    """Milliseconds per forward+backward of the two critic summarizers, five ways."""
     net = Summarizer()
     obs = jnp.asarray(random_batches(1).obs[0])
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
@@ -112,7 +116,8 @@ def time_ablations(reps: int) -> dict[str, float]:
     hoisted = lambda p: net.apply(p, obs)[0]  # noqa: E731
     in_scan = lambda p: _in_scan_lstm(p, obs)  # noqa: E731
     variants = {
-        "ensemble vmap, hoisted input projection (jaxpcc)": lambda p: jnp.sum(jax.vmap(hoisted)(p) ** 2),
+        "stacked LSTM, member-major (jaxpcc)": lambda p: jnp.sum(lstm_summaries(p, 2, obs)[0] ** 2),
+        "ensemble vmap of one-member summarizers": lambda p: jnp.sum(jax.vmap(hoisted)(p) ** 2),
         "ensemble vmap, projection inside the scan": lambda p: jnp.sum(jax.vmap(in_scan)(p) ** 2),
         "two separate scans, hoisted projection": lambda p: sum(jnp.sum(hoisted(member(p, i)) ** 2) for i in range(2)),
         "two separate scans, projection inside the scan": lambda p: sum(
@@ -131,8 +136,8 @@ def time_ablations(reps: int) -> dict[str, float]:
     return out
 
 
-def time_torch(updates: int) -> float:
-    """Updates/s of a faithful PyTorch rewrite of the reference's RecurrentSAC update."""
+def torch_timer() -> Callable[[int], float]:
+    """A timer (updates -> updates/s) of a faithful PyTorch rewrite of the reference's RecurrentSAC update."""
     import copy
 
     import torch
@@ -215,10 +220,14 @@ def time_torch(updates: int) -> float:
     batches = [tuple(torch.as_tensor(x[i]) for x in (nb.obs, nb.action, nb.reward[..., None], nb.done[..., None],
                                                      nb.mask[..., None])) for i in range(4)]
     update(batches[0])  # warm-up
-    start = time.perf_counter()
-    for i in range(updates):
-        update(batches[i % len(batches)])
-    return updates / (time.perf_counter() - start)
+
+    def rate(updates: int) -> float:
+        start = time.perf_counter()
+        for i in range(updates):
+            update(batches[i % len(batches)])
+        return updates / (time.perf_counter() - start)
+
+    return rate
 
 
 def main() -> None:
@@ -230,27 +239,38 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print jaxpcc's update time by thunk kind (jax.profiler)")
     parser.add_argument("--reference", default=None, metavar="PATH",
                         help="an offpcc checkout: also time its own RecurrentSAC update (imported read-only)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of every side; the box drifts by 10-25%% over minutes, so "
+                             "ratios are taken within a round and their median is reported")
     args = parser.parse_args()
     print(f"RSAC update: batch {BATCH} episodes x {STEPS} steps, 3 LSTM summarizers (2 x 256), "
           f"jax {jax.__version__} on {jax.devices()[0].platform}")
-    jax_rate = time_jax(args.updates, args.block, args.profile)
-    print(f"jaxpcc  : {jax_rate:8.2f} updates/s")
+    timers = {"jaxpcc": jax_timer(args.block, args.profile)}
     if not args.no_torch:
         try:
             import torch
         except ImportError:
             print("PyTorch : not importable (pip install -r requirements-bench.txt)")
         else:
-            rate = time_torch(args.updates)
-            print(f"PyTorch : {rate:8.2f} updates/s (torch {torch.__version__}, {torch.get_num_threads()} threads); "
-                  f"jaxpcc/PyTorch {jax_rate / rate:.2f}x")
+            print(f"PyTorch rewrite: torch {torch.__version__}, {torch.get_num_threads()} threads")
+            timers["PyTorch"] = torch_timer()
     if args.reference:
         import reference_offpcc
 
         ref = reference_offpcc.import_reference(args.reference)
-        rate = reference_offpcc.time_recurrent_update(ref, random_batches(5, seed=1), args.updates)
-        print(f"offpcc  : {rate:8.2f} updates/s (the reference's own RecurrentSAC.update_networks); "
-              f"jaxpcc/offpcc {jax_rate / rate:.2f}x")
+        timers["offpcc"] = reference_offpcc.recurrent_update_timer(ref, random_batches(5, seed=1))
+    rates = {name: [] for name in timers}
+    for round_ in range(args.rounds):
+        for name, timer in timers.items():
+            rates[name].append(timer(args.updates))
+        print(f"round {round_ + 1}: " + "  ".join(f"{name} {r[-1]:.2f}" for name, r in rates.items()) + " updates/s",
+              flush=True)
+    for name, r in rates.items():
+        line = f"{name:8s}: {np.median(r):6.2f} updates/s (median of {len(r)})"
+        if name != "jaxpcc":
+            ratios = [j / o for j, o in zip(rates["jaxpcc"], r)]
+            line += f"; jaxpcc/{name} {np.median(ratios):.2f}x (per round: {' '.join(f'{x:.2f}' for x in ratios)})"
+        print(line)
     if args.ablations:
         for name, ms in time_ablations(max(3, args.updates // 5)).items():
             print(f"  critic summarizers fwd+bwd, {name}: {ms:7.1f} ms")

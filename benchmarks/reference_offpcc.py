@@ -130,8 +130,8 @@ def time_training(ref, algo: str, make_env, env_id: str, batch_size: int, steps:
     return time.perf_counter() - start
 
 
-def time_recurrent_update(ref, batches, updates: int) -> float:
-    """Updates/s of the reference's own `RecurrentSAC.update_networks` at its default summarizers.
+def recurrent_update_timer(ref, batches):
+    """A timer (updates -> updates/s) of the reference's own `RecurrentSAC.update_networks` at its default summarizers.
 
     `batches` are numpy SequenceBatch-like tuples (obs [B, T+1, O], action [B, T, A], reward,
     done, mask [B, T]); they are handed over in the reference's RecurrentBatch layout.
@@ -147,7 +147,11 @@ def time_recurrent_update(ref, batches, updates: int) -> float:
         for k in range(batches.obs.shape[0])
     ]
     agent.update_networks(converted[0])  # warm-up
-    start = time.perf_counter()
-    for i in range(updates):
-        agent.update_networks(converted[i % len(converted)])
-    return updates / (time.perf_counter() - start)
+
+    def rate(updates: int) -> float:
+        start = time.perf_counter()
+        for i in range(updates):
+            agent.update_networks(converted[i % len(converted)])
+        return updates / (time.perf_counter() - start)
+
+    return rate

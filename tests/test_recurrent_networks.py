@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpcc.networks.recurrent import Summarizer, lstm_layer, scan_cells, zero_carry
+from jaxpcc.networks.recurrent import Summarizer, lstm_stack, lstm_summaries, scan_cells, zero_carry
 from recurrent_oracle import numpy_rnn
 
 TYPES = ["lstm", "gru", "rnn"]
@@ -67,27 +67,64 @@ def test_unknown_recurrent_type_raises():
         Summarizer(recurrent_type="transformer").init(jax.random.PRNGKey(0), jnp.zeros((1, 1, 2)))
 
 
+def plain_lstm_stack(layers, x, carry, mask):
+    """`lstm_stack` from `scan_cells`, member by member and layer by layer, for JAX to differentiate."""
+    outs, finals = [], []
+    for e in range(x.shape[0]):
+        inputs, member_finals = x[e], []
+        for k, (w_ih, w_hh, b) in enumerate(layers):
+            state = (carry[0][k, e], carry[1][k, e])
+            inputs, state = scan_cells("lstm", inputs @ w_ih[e], w_hh[e], b[e], state, mask)
+            member_finals.append(state)
+        outs.append(inputs)
+        finals.append(member_finals)
+    final = tuple(jnp.stack([jnp.stack([finals[e][k][i] for e in range(x.shape[0])]) for k in range(len(layers))]) for i in range(2))
+    return jnp.stack(outs), final
+
+
 @pytest.mark.parametrize("masked", [False, True])
 def test_lstm_hand_written_backward_equals_autodiff(masked):
-    """`lstm_layer`'s custom VJP against JAX differentiating the plain cell scan (same loss, same inputs)."""
-    T, B, H = 13, 3, 8
-    keys = jax.random.split(jax.random.PRNGKey(3), 5)
-    xw = jax.random.normal(keys[0], (T, B, 4 * H))
-    w_hh = jax.random.uniform(keys[1], (H, 4 * H), minval=-0.4, maxval=0.4)
-    b_hh = jax.random.uniform(keys[2], (4 * H,), minval=-0.4, maxval=0.4)
-    state = (jax.random.normal(keys[3], (B, H)), jax.random.normal(keys[4], (B, H)))
+    """`lstm_stack`'s custom VJP (2 members, 2 layers) against JAX differentiating the plain cell scans."""
+    E, T, B, I, H = 2, 13, 3, 4, 8
+    keys = iter(jax.random.split(jax.random.PRNGKey(3), 12))
+    u = lambda *shape: jax.random.uniform(next(keys), shape, minval=-0.4, maxval=0.4)  # noqa: E731
+    layers = [(u(E, I, 4 * H), u(E, H, 4 * H), u(E, 4 * H)), (u(E, H, 4 * H), u(E, H, 4 * H), u(E, 4 * H))]
+    x = jax.random.normal(next(keys), (E, T, B, I))
+    carry = (jax.random.normal(next(keys), (2, E, B, H)), jax.random.normal(next(keys), (2, E, B, H)))
     lengths = jnp.array([T, 5, 1])
     mask = (jnp.arange(T)[:, None] < lengths[None]).astype(jnp.float32) if masked else None
 
-    def loss(layer, xw, w_hh, b_hh, state):
-        out, (h, c) = layer(xw, w_hh, b_hh, state)
+    def loss(stack, layers, x, carry):
+        out, (h, c) = stack(layers, x, carry, mask)
         return jnp.sum(jnp.sin(3.0 * out)) + jnp.sum(h * c) + jnp.sum(c**2)
 
-    plain = lambda *a: scan_cells("lstm", *a, mask)  # noqa: E731
-    fast = lambda *a: lstm_layer(*a, mask)  # noqa: E731
-    np.testing.assert_allclose(loss(fast, xw, w_hh, b_hh, state), loss(plain, xw, w_hh, b_hh, state), rtol=1e-5)
-    grads_plain = jax.grad(functools.partial(loss, plain), argnums=(0, 1, 2, 3))(xw, w_hh, b_hh, state)
-    grads_fast = jax.grad(functools.partial(loss, fast), argnums=(0, 1, 2, 3))(xw, w_hh, b_hh, state)
+    args = (layers, x, carry)
+    np.testing.assert_allclose(loss(lstm_stack, *args), loss(plain_lstm_stack, *args), rtol=1e-5)
+    grads_plain = jax.grad(functools.partial(loss, plain_lstm_stack), argnums=(0, 1, 2))(*args)
+    grads_fast = jax.grad(functools.partial(loss, lstm_stack), argnums=(0, 1, 2))(*args)
     for g_fast, g_plain in zip(jax.tree.leaves(grads_fast), jax.tree.leaves(grads_plain)):
         np.testing.assert_allclose(g_fast, g_plain, rtol=1e-4, atol=1e-5)
-    assert float(jnp.abs(grads_fast[1]).max()) > 0  # the recurrent weights do get a gradient
+    assert float(jnp.abs(grads_fast[0][0][1]).max()) > 0  # the recurrent weights do get a gradient
+
+
+def test_stacked_summaries_equal_each_member_alone():
+    """`lstm_summaries` over stacked params equals each member's Summarizer, with a carry and a mask."""
+    net = Summarizer(hidden_dim=6, num_layers=2)
+    rng = np.random.default_rng(4)
+    obs = rng.normal(size=(3, 7, 2)).astype(np.float32)
+    mask = (np.arange(7)[None] >= np.array([[0], [2], [6]])).astype(np.float32)
+    members = [net.init(jax.random.PRNGKey(k), obs) for k in range(3)]
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *members)
+    carry = tuple(jnp.asarray(rng.normal(size=(2, 3, 3, 6)), jnp.float32) for _ in range(2))  # [L, E, B, H]
+    out, final = lstm_summaries(stacked, 2, obs, carry, mask)
+    for e, params in enumerate(members):
+        alone, alone_final = net.apply(params, obs, tuple(part[:, e] for part in carry), mask)
+        np.testing.assert_allclose(out[e], alone, atol=1e-6)
+        for a, b in zip(final, alone_final):
+            np.testing.assert_allclose(a[:, e], b, atol=1e-6)
+        plain, _ = plain_lstm_stack(
+            [(p[f"weight_ih_l{k}"][None], p[f"weight_hh_l{k}"][None], (p[f"bias_ih_l{k}"] + p[f"bias_hh_l{k}"])[None])
+             for k, p in ((k, params["params"]) for k in range(2))],
+            jnp.moveaxis(obs, 1, 0)[None], tuple(part[:, e:e + 1] for part in carry), jnp.moveaxis(mask, 1, 0),
+        )
+        np.testing.assert_allclose(out[e], jnp.moveaxis(plain[0], 0, 1), atol=1e-5)
