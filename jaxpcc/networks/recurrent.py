@@ -227,7 +227,7 @@ def _lstm_stack_bwd(saved, cotangents):
         d_z, d_h0[layer], d_c0[layer] = _lstm_layer_backward(
             d_out, factors, w_hh, mask, d_h_final[layer], d_c_final[layer]
         )
-        e, steps, batch, width = d_z.shape
+        e, steps, batch, _ = d_z.shape
         rows = lambda a: a.reshape(e, steps * batch, a.shape[-1])  # noqa: E731
         d_w_hh = jnp.einsum("enh,eng->ehg", rows(hs[:, :-1]), rows(d_z))
         d_w_ih = jnp.einsum("eni,eng->eig", rows(inputs), rows(d_z))
