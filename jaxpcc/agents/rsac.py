@@ -1,6 +1,6 @@
 """Recurrent SAC (the reference's `RecurrentSAC`): SAC's losses over sequences with a mask.
 
-Separate summarizers for the actor (no target) and for Q1 and Q2 (run as one vmapped scan, with
+Separate summarizers for the actor (no target) and for Q1 and Q2 (run as one stacked LSTM, with
 targets). One update, in the reference's order: both critic summarizers and heads step on the
 masked soft Bellman loss, the next action a'_t ~ pi(.|h^actor_{t+1}) coming from the *online*
 actor summarizer; the actor summarizer and head step against the updated heads on the critics'

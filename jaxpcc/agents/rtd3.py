@@ -1,7 +1,7 @@
 """Recurrent TD3 (the reference's `RecurrentTD3`): RDPG's update with twin critics, target
 policy smoothing and a delayed actor.
 
-Three summarizers (actor, Q1, Q2; the critics' two run as one vmapped scan), each with a target.
+Three summarizers (actor, Q1, Q2; the critics' two run as one stacked LSTM), each with a target.
 All targets move only on the delayed actor steps, as in the reference.
 """
 
