@@ -10,7 +10,11 @@ number of epochs set from `--steps`. The reference reports RSAC solving both POM
 fails them (its README's pendulum figure); within 30,000 steps expect RSAC to pull ahead on
 pendulum-p first.
 
-    python benchmarks/recurrent.py --steps 30000 --seeds 1 2 3 [--runs pendulum-v-v0:rsac ...]
+    python benchmarks/recurrent.py --steps 30000 --seeds 1 2 3 [--runs pendulum-v-v0:rsac ...] [--out DIR]
+    python benchmarks/recurrent.py --report --out DIR [--runs ...] [--seeds ...]
+
+Runs resume from their checkpoints, so a benchmark too long for one sitting is continued by running
+the same command again; `--report` prints (and plots) what the runs have logged so far.
 """
 
 from __future__ import annotations
@@ -42,17 +46,41 @@ CONFIGS = {"sac": "configs/test/template_100k.gin", "rsac": "configs/test/templa
 
 
 def run(env_id: str, algo: str, seed: int, steps: int, overrides: list[str], out: Path) -> list[tuple[int, float]]:
-    """(env steps, test return) after each epoch of one run."""
+    """(env steps, test return) after each epoch of one run (resumed from its checkpoint if one exists)."""
     gin.clear_config()
     gin.parse_config_files_and_bindings(
         [str(ROOT / CONFIGS[algo])], [f"train.num_epochs = {max(1, steps // 1000)}", *overrides]
     )
     run_dir = out / env_id / algo / str(seed)
     train(env_id, algo, run_dir, seed, quiet=True)
-    lines = (run_dir / "progress.csv").read_text().strip().splitlines()
+    return read_curve(run_dir)[0]
+
+
+def read_curve(run_dir: Path) -> tuple[list[tuple[int, float]], float]:
+    """A run's (env steps, test return) per epoch so far, and its hours of training (both from progress.csv)."""
+    path = run_dir / "progress.csv"
+    if not path.exists():
+        return [], 0.0
+    lines = path.read_text().strip().splitlines()
     header = lines[0].split(",")
-    step_col, ret_col = header.index("Timesteps"), header.index("Episode Return (Test)")
-    return [(int(float(r.split(",")[step_col])), float(r.split(",")[ret_col])) for r in lines[1:]]
+    rows = [line.split(",") for line in lines[1:]]
+    step_col, ret_col, hours_col = (header.index(c) for c in ("Timesteps", "Episode Return (Test)", "Hours"))
+    curve = [(int(float(r[step_col])), float(r[ret_col])) for r in rows]
+    return curve, float(rows[-1][hours_col]) if rows else 0.0
+
+
+def print_curves(env_id: str, algo: str, curves: dict, took: str) -> None:
+    """Mean +- std over seeds per epoch, with each seed's return; epochs that not every seed has reached are left out."""
+    done = min((len(c) for c in curves.values()), default=0)
+    print(f"\n{env_id} {algo} ({len(curves)} seeds, {took}): test return mean +- std "
+          f"| seeds {' '.join(str(s) for s in curves)}")
+    for i in range(done):
+        returns = np.array([c[i][1] for c in curves.values()])
+        step = next(iter(curves.values()))[i][0]
+        print(f"  {step:7d}  {returns.mean():9.1f} +- {returns.std():6.1f} | " + " ".join(f"{r:7.1f}" for r in returns))
+    longer = {seed: c[done:] for seed, c in curves.items() if len(c) > done}
+    for seed, rest in longer.items():
+        print(f"  seed {seed} further: " + ", ".join(f"{step}: {ret:.1f}" for step, ret in rest))
 
 
 def main() -> None:
@@ -65,7 +93,12 @@ def main() -> None:
         "--runs", nargs="+", default=[f"{env}:{algo}" for env, algo in RUNS], metavar="ENV:ALGO",
         help="which of the runs to do (default: all of " + ", ".join(f"{e}:{a}" for e, a in RUNS) + ")",
     )
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: print and plot what the runs under --out have logged so far "
+                             "(runs resumed across sessions)")
     args = parser.parse_args()
+    if args.report and args.out is None:
+        parser.error("--report reads the runs under --out; give the folder")
     runtime.configure()
     chosen = [tuple(r.split(":", 1)) for r in args.runs]
     unknown = [f"{e}:{a}" for e, a in chosen if (e, a) not in RUNS]
@@ -75,12 +108,18 @@ def main() -> None:
     print(f"results under {out}")
     for env_id, algo in chosen:
         start = time.perf_counter()
-        curves = [run(env_id, algo, seed, args.steps, args.gin_param, out) for seed in args.seeds]
-        hours = (time.perf_counter() - start) / 3600
-        returns = np.array([[ret for _, ret in curve] for curve in curves])
-        print(f"\n{env_id} {algo} ({len(args.seeds)} seeds, {hours * 60:.1f} min): test return mean +- std")
-        for i, (step, _) in enumerate(curves[0]):
-            print(f"  {step:7d}  {returns[:, i].mean():9.1f} +- {returns[:, i].std():6.1f}")
+        if not args.report:
+            for seed in args.seeds:
+                run(env_id, algo, seed, args.steps, args.gin_param, out)
+        logged = {seed: read_curve(out / env_id / algo / str(seed)) for seed in args.seeds}
+        curves = {seed: curve for seed, (curve, _) in logged.items() if curve}
+        if not curves:
+            print(f"\n{env_id} {algo}: nothing logged yet")
+            continue
+        took = f"{(time.perf_counter() - start) / 60:.1f} min"
+        if args.report:  # progress.csv's clock runs from a run's first start, across pauses and resumes
+            took = "hours since each run began: " + " ".join(f"{hours:.1f}" for curve, hours in logged.values() if curve)
+        print_curves(env_id, algo, curves, took)
         figure = plot(out / env_id, "Episode Return (Test)", out / env_id / "curves.png")
         print(f"  learning curves of every algorithm run on {env_id} so far: {figure}")
 
