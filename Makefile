@@ -44,7 +44,7 @@ bench-speed: venv
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
 	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
-	$(PY) benchmarks/recurrent_update_speed.py --updates 10 --block 5 $(if $(REFERENCE),--reference $(REFERENCE))
+	$(PY) benchmarks/recurrent_update_speed.py --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
 
 # The GPU figures in one command, on a machine whose .venv came from requirements-cuda.txt (no
 # network needed: nothing is installed here, and PyTorch is not assumed to have CUDA).
