@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jaxpcc import runtime  # noqa: E402
-from jaxpcc.plot import plot  # noqa: E402
+from jaxpcc import plot as plot_lib  # noqa: E402
 from jaxpcc.train import train  # noqa: E402
 
 RUNS = [
@@ -61,12 +61,9 @@ def read_curve(run_dir: Path) -> tuple[list[tuple[int, float]], float]:
     path = run_dir / "progress.csv"
     if not path.exists():
         return [], 0.0
-    lines = path.read_text().strip().splitlines()
-    header = lines[0].split(",")
-    rows = [line.split(",") for line in lines[1:]]
-    step_col, ret_col, hours_col = (header.index(c) for c in ("Timesteps", "Episode Return (Test)", "Hours"))
-    curve = [(int(float(r[step_col])), float(r[ret_col])) for r in rows]
-    return curve, float(rows[-1][hours_col]) if rows else 0.0
+    steps, returns = plot_lib.read_curve(path, "Episode Return (Test)")
+    _, hours = plot_lib.read_curve(path, "Hours")
+    return [(int(s), float(r)) for s, r in zip(steps, returns)], float(hours[-1]) if len(hours) else 0.0
 
 
 def print_curves(env_id: str, algo: str, curves: dict, took: str) -> None:
@@ -116,11 +113,13 @@ def main() -> None:
         if not curves:
             print(f"\n{env_id} {algo}: nothing logged yet")
             continue
-        took = f"{(time.perf_counter() - start) / 60:.1f} min"
-        if args.report:  # progress.csv's clock runs from a run's first start, across pauses and resumes
-            took = "hours since each run began: " + " ".join(f"{hours:.1f}" for curve, hours in logged.values() if curve)
+        # In a report, progress.csv's clock: it runs from a run's first start, across pauses and resumes.
+        took = (
+            "hours since each run began: " + " ".join(f"{hours:.1f}" for curve, hours in logged.values() if curve)
+            if args.report else f"{(time.perf_counter() - start) / 60:.1f} min"
+        )
         print_curves(env_id, algo, curves, took)
-        figure = plot(out / env_id, "Episode Return (Test)", out / env_id / "curves.png")
+        figure = plot_lib.plot(out / env_id, "Episode Return (Test)", out / env_id / "curves.png")
         print(f"  learning curves of every algorithm run on {env_id} so far: {figure}")
 
 
