@@ -7,7 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpcc.networks.recurrent import Summarizer, lstm_stack, lstm_summaries, scan_cells, zero_carry
+from jaxpcc.networks.recurrent import (
+    Summarizer,
+    lstm_stack,
+    lstm_summaries,
+    scan_cells,
+    stacked_lstm_layers,
+    zero_carry,
+)
 from recurrent_oracle import numpy_rnn
 
 TYPES = ["lstm", "gru", "rnn"]
@@ -123,8 +130,7 @@ def test_stacked_summaries_equal_each_member_alone():
         for a, b in zip(final, alone_final):
             np.testing.assert_allclose(a[:, e], b, atol=1e-6)
         plain, _ = plain_lstm_stack(
-            [(p[f"weight_ih_l{k}"][None], p[f"weight_hh_l{k}"][None], (p[f"bias_ih_l{k}"] + p[f"bias_hh_l{k}"])[None])
-             for k, p in ((k, params["params"]) for k in range(2))],
+            stacked_lstm_layers(jax.tree.map(lambda a: a[None], params), 2),
             jnp.moveaxis(obs, 1, 0)[None], tuple(part[:, e:e + 1] for part in carry), jnp.moveaxis(mask, 1, 0),
         )
         np.testing.assert_allclose(out[e], jnp.moveaxis(plain[0], 0, 1), atol=1e-5)
