@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libosmesa6 libgl1 libglfw3 ffmpeg
 export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 
-.PHONY: train test test-fast venv system-deps bench bench-speed bench-gpu clean
+.PHONY: train test test-fast venv system-deps bench bench-speed bench-gpu check-reference clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ bench-speed: venv
 	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
 	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
 	$(PY) benchmarks/recurrent_update_speed.py --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
+
+# jaxpcc's RSAC update against the reference's own, gradient by gradient (REFERENCE=path required).
+check-reference: venv
+	@test -n "$(REFERENCE)" || { echo "usage: make check-reference REFERENCE=path/to/offpcc-checkout"; exit 2; }
+	$(PY) -m pip install -q -r requirements-bench.txt
+	$(PY) benchmarks/reference_equivalence.py --reference $(REFERENCE)
+	$(PY) benchmarks/reference_equivalence.py --reference $(REFERENCE) --padded
 
 # The GPU figures in one command, on a machine whose .venv came from requirements-cuda.txt (no
 # network needed: nothing is installed here, and PyTorch is not assumed to have CUDA).

@@ -129,6 +129,14 @@ def test_sac_fixed_alpha_stays_fixed():
     np.testing.assert_allclose(metrics["alpha/value"], 0.2, rtol=1e-6)
 
 
+def test_sac_logs_the_temperature_after_its_step():
+    agent = _agent("sac")
+    state = agent.init(jax.random.PRNGKey(0))
+    state, metrics = agent.update(state, jax.tree.map(lambda a: a[0], random_batches(1)))
+    assert float(metrics["alpha/value"]) != 1.0  # the initial alpha
+    np.testing.assert_allclose(metrics["alpha/value"], np.exp(state.log_alpha), rtol=1e-6)
+
+
 @pytest.mark.parametrize("algo", ["ddpg", "td3", "sac"])
 def test_actions_lie_in_the_unit_box_and_deterministic_acting_ignores_key(algo):
     agent = _agent(algo)

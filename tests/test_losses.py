@@ -149,6 +149,24 @@ def test_masked_mean_ignores_masked_entries():
     np.testing.assert_allclose(per, [np.mean([1, 4, 9]), np.mean([4, 9, 16])])
 
 
+@pytest.mark.parametrize("spread", [1.0, 1e-4])
+def test_masked_correlation_equals_numpy_over_valid_entries(spread):
+    # spread 1e-4: the twin critics' predictions at initialisation, variances near 1e-8
+    rng = np.random.default_rng(3)
+    x = -0.006 + spread * rng.normal(size=(4, 30))
+    y = 0.5 * x + spread * rng.normal(size=(4, 30))
+    mask = (np.arange(30) < np.array([30, 12, 30, 5])[:, None]).astype(np.float32)
+    x_padded, y_padded = np.where(mask > 0, x, 7.0), np.where(mask > 0, y, -3.0)
+    valid = mask.astype(bool)
+    expected = np.corrcoef(x[valid], y[valid])[0, 1]
+    got = common.masked_correlation(jnp.asarray(x_padded, jnp.float32), jnp.asarray(y_padded, jnp.float32), jnp.asarray(mask))
+    assert float(got) == pytest.approx(expected, abs=1e-4)
+
+
+def test_masked_correlation_of_a_constant_is_zero():
+    assert float(common.masked_correlation(jnp.full((3, 4), 2.0), jnp.arange(12.0).reshape(3, 4))) == 0.0
+
+
 def test_shape_mismatch_is_refused():
     with pytest.raises(AssertionError):
         common.td_target(jnp.zeros(3), jnp.zeros(3), jnp.zeros(4), 0.99)

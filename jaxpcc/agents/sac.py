@@ -123,13 +123,15 @@ def temperature_step(config, log_alpha, alpha_opt, log_pi: jax.Array, mask: Opti
     """The temperature loss on the actor's log-probs; log-alpha steps only when autotuning.
 
     Shared by every SAC variant (sac, csac, rsac, rsac_s); log-alpha's Adam has no lr schedule.
+    Returns (log_alpha, alpha_opt, metrics), with `alpha/value` the temperature after the step.
     """
     grads, metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
         log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
     )
     if config.autotune_alpha:
         log_alpha, alpha_opt = apply_gradients(adam(config.lr), log_alpha, alpha_opt, grads)
-    return log_alpha, alpha_opt, metrics
+    # as the reference logs it: `get_current_alpha()` at the end of its update
+    return log_alpha, alpha_opt, {**metrics, "alpha/value": jnp.exp(log_alpha)}
 
 
 def update(config: SACConfig, state: SACState, batch: Batch) -> tuple[SACState, dict]:

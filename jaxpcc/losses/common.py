@@ -37,12 +37,16 @@ def masked_correlation(x: jax.Array, y: jax.Array, mask: Optional[jax.Array] = N
 
     The reference logs it between the twin critics' predictions over valid steps
     ("(qfunc) Q1 Q2 corr"). x, y: [...] of equal shape; mask: [...] or None.
+
+    Freshly initialised critics predict values a few 1e-4 apart, so the variances can be 1e-8 or
+    less; the zero-variance guard therefore never adds an epsilon to them. A constant input reads 0.
     """
     chex.assert_equal_shape([x, y])
     x, y = jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)
     dx, dy = x - masked_mean(x, mask), y - masked_mean(y, mask)
     cov = masked_mean(dx * dy, mask)
-    return cov / jnp.sqrt(masked_mean(jnp.square(dx), mask) * masked_mean(jnp.square(dy), mask) + 1e-12)
+    scale = jnp.sqrt(masked_mean(jnp.square(dx), mask)) * jnp.sqrt(masked_mean(jnp.square(dy), mask))
+    return jnp.where(scale > 0, cov / jnp.where(scale > 0, scale, 1.0), 0.0)
 
 
 def td_target(r_t: jax.Array, d_t: jax.Array, v_t: jax.Array, gamma: float) -> jax.Array:
