@@ -1,23 +1,26 @@
-"""One RSAC update of jaxpcc against the reference's own `RecurrentSAC.update_networks`.
+"""jaxpcc's recurrent updates against the reference's own `update_networks`, gradient by gradient.
 
-Both start from the same weights (jaxpcc's initial state, copied into the reference's PyTorch
-modules), read the same batch and draw the same Gaussian noise: the reference's two `rsample`
-calls (next actions for the targets, then actions for the actor loss) are made to return
-mean + std * eps with the eps jaxpcc's update draws from its key. The script then compares the
-losses and statistics both log, and every gradient each optimizer receives, parameter by
-parameter, as max |jaxpcc - reference| / max |reference| per group.
+For each of RDPG, RTD3, RSAC and RSAC with a shared summarizer, both sides start from the same
+weights (jaxpcc's initial state, copied into the reference's PyTorch modules, targets included),
+read the same batch and draw the same Gaussian noise: the reference's noise calls (`rsample` of
+its policy distributions, `torch.randn` of RTD3's target smoothing) return what jaxpcc's update
+draws from its key. Then every gradient each of the reference's optimizers receives is compared
+with the one jaxpcc hands to the same parameters, as max |jaxpcc - reference| / max |reference|
+per optimizer, and the logged values are printed side by side. RTD3 runs two updates, so that
+its delayed actor step (on the second) is compared too.
 
-    python benchmarks/reference_equivalence.py --reference PATH/TO/offpcc-checkout [--padded]
+    python benchmarks/reference_equivalence.py --reference PATH/TO/offpcc-checkout [--algos rsac] [--padded]
 
 With `--padded` a third of the episodes end early and sit in a zero-padded batch. The reference
 averages its temperature loss over padding too (a quirk jaxpcc does not copy), so there the
 log-alpha gradient differs by design and is reported but not checked. Exits with status 1 when
-any checked group differs by more than `--tolerance`.
+any checked gradient differs by more than `--tolerance`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from pathlib import Path
@@ -29,15 +32,53 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from jaxpcc.agents import make_agent, rsac, sac  # noqa: E402
+from jaxpcc.agents import make_agent  # noqa: E402
+from jaxpcc.agents import rdpg, rsac, rsac_s, sac  # noqa: E402
 from jaxpcc.types import SequenceBatch  # noqa: E402
 from reference_offpcc import import_reference  # noqa: E402
 
 OBS_DIM, ACT_DIM = 2, 1
 
+# jaxpcc head layers -> the reference's nn.Sequential / nn.Linear names, per head kind.
+HEAD_LAYERS = {
+    "gaussian": (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "mean", "log_std"],
+                 ["shared_net.0", "shared_net.2", "means_layer", "log_stds_layer"]),
+    "tanh": (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "MLP_0/TorchLinear_2"], ["net.0", "net.2", "net.4"]),
+    "critic": (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "MLP_0/TorchLinear_2"], ["net.0", "net.2", "net.4"]),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pairing:
+    """How one jaxpcc agent's state lines up with the reference class's attributes.
+
+    Attributes:
+      module: the jaxpcc agent module whose `apply_gradients` is recorded.
+      actor_head: "gaussian" (SAC family) or "tanh" (DDPG family).
+      critics: the reference's critic attribute names, one per ensemble member.
+      critic_summarizers: their summarizers' attribute names (None: one shared `summarizer`).
+      noise: "policy" (rsample of the actor's distribution), "smoothing" (torch.randn) or None.
+      updates: how many updates to compare (RTD3: 2, its first actor step is on the second).
+    """
+
+    module: object
+    actor_head: str
+    critics: tuple[str, ...]
+    critic_summarizers: tuple[str, ...] | None
+    noise: str | None
+    updates: int = 1
+
+
+PAIRINGS = {
+    "rdpg": Pairing(rdpg, "tanh", ("Q",), ("critic_summarizer",), None),
+    "rtd3": Pairing(rdpg, "tanh", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "smoothing", updates=2),
+    "rsac": Pairing(rsac, "gaussian", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "policy"),
+    "rsac_s": Pairing(rsac_s, "gaussian", ("Q1", "Q2"), None, "policy"),
+}
+
 
 def sequence_batch(batch: int, steps: int, padded: bool, seed: int) -> SequenceBatch:
-    """Random episodes (one at full length at least); padded ones are zero beyond their end."""
+    """Random episodes (the first at full length); padded ones are zero beyond their end."""
     rng = np.random.default_rng(seed)
     lengths = np.full(batch, steps)
     if padded:
@@ -54,157 +95,212 @@ def sequence_batch(batch: int, steps: int, padded: bool, seed: int) -> SequenceB
     )
 
 
-def jaxpcc_update(state, batch):
-    """jaxpcc's update run eagerly, recording the gradients handed to each optimizer step."""
-    gin.clear_config()
-    config = make_agent("rsac", OBS_DIM, ACT_DIM).config
-    recorded = []
-    apply = rsac.apply_gradients
-
-    def recording(tx, params, opt_state, grads):
-        recorded.append(jax.tree.map(np.asarray, grads))
-        return apply(tx, params, opt_state, grads)
-
-    rsac.apply_gradients = sac.apply_gradients = recording
-    try:
-        _, metrics = rsac.update(config, state, jax.tree.map(jax.numpy.asarray, batch))
-    finally:
-        rsac.apply_gradients = sac.apply_gradients = apply
-    critic, actor, log_alpha = recorded
-    return critic, actor, log_alpha, {k: float(v) for k, v in metrics.items()}
+# --- jaxpcc params in the reference's names ------------------------------------------------------
 
 
-def torch_layouts(summarizer: dict, head: dict, head_layers: list[str], torch_names: list[str]) -> dict:
-    """jaxpcc params of one network -> {reference parameter name: array in PyTorch's [out, in] layout}."""
+def summarizer_names(params) -> dict:
+    """Summarizer params -> {"rnn.weight_ih_l0": [4H, I], ...} (PyTorch keeps weights [out, in])."""
+    return {f"rnn.{k}": np.asarray(v).T if k.startswith("weight") else np.asarray(v) for k, v in params["params"].items()}
+
+
+def head_names(params, kind: str) -> dict:
     out = {}
-    for name, value in summarizer["params"].items():
-        out[f"rnn.{name}"] = value.T if name.startswith("weight") else value
-    for layer, torch_name in zip(head_layers, torch_names):
-        params = head["params"]
+    for layer, torch_name in zip(*HEAD_LAYERS[kind]):
+        p = params["params"]
         for part in layer.split("/"):
-            params = params[part]
-        out[f"{torch_name}.weight"], out[f"{torch_name}.bias"] = params["kernel"].T, params["bias"]
+            p = p[part]
+        out[f"{torch_name}.weight"], out[f"{torch_name}.bias"] = np.asarray(p["kernel"]).T, np.asarray(p["bias"])
     return out
 
 
-ACTOR_LAYERS = ["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "mean", "log_std"]
-ACTOR_TORCH = ["shared_net.0", "shared_net.2", "means_layer", "log_stds_layer"]
-CRITIC_LAYERS = ["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "MLP_0/TorchLinear_2"]
-CRITIC_TORCH = ["net.0", "net.2", "net.4"]
+def member(tree, i: int):
+    return jax.tree.map(lambda a: np.asarray(a)[i], tree)
 
 
-def member(tree, index: int):
-    return jax.tree.map(lambda a: np.asarray(a)[index], tree)
+def critic_names(pairing: Pairing, summarizers, heads, suffix: str = "") -> dict:
+    """{reference attribute: params} for the critic heads (stacked) and their summarizers (stacked or shared)."""
+    out = {}
+    for i, name in enumerate(pairing.critics):
+        out[name + suffix] = head_names(member(heads, i), "critic")
+        if pairing.critic_summarizers is not None and summarizers is not None:
+            out[pairing.critic_summarizers[i] + suffix] = summarizer_names(member(summarizers, i))
+    if pairing.critic_summarizers is None and summarizers is not None:
+        out["summarizer" + suffix] = summarizer_names(summarizers)
+    return out
 
 
-def reference_networks(state) -> dict:
-    """{network: {reference name: array}} for the actor and both critics, from jaxpcc's state."""
-    np_tree = lambda t: jax.tree.map(np.asarray, t)  # noqa: E731
-    actor = np_tree(state.actor)
-    networks = {"actor": torch_layouts(actor["summarizer"], actor["head"], ACTOR_LAYERS, ACTOR_TORCH)}
-    for i in range(2):
-        critic = member(state.critic, i)
-        networks[f"Q{i + 1}"] = torch_layouts(critic["summarizer"], critic["head"], CRITIC_LAYERS, CRITIC_TORCH)
-    return networks
+def reference_weights(pairing: Pairing, state) -> dict:
+    """Every network of the reference agent (targets included) from jaxpcc's state."""
+    if pairing.critic_summarizers is None:  # rsac_s
+        out = {"actor": head_names(state.actor, pairing.actor_head)}
+        out.update(critic_names(pairing, state.summarizer, state.critic))
+        out.update(critic_names(pairing, state.target_summarizer, state.target_critic, "_targ"))
+        return out
+    out = {"actor_summarizer": summarizer_names(state.actor["summarizer"]),
+           "actor": head_names(state.actor["head"], pairing.actor_head)}
+    if hasattr(state, "target_actor"):
+        out["actor_summarizer_targ"] = summarizer_names(state.target_actor["summarizer"])
+        out["actor_targ"] = head_names(state.target_actor["head"], pairing.actor_head)
+    out.update(critic_names(pairing, state.critic["summarizer"], state.critic["head"]))
+    out.update(critic_names(pairing, state.target_critic["summarizer"], state.target_critic["head"], "_targ"))
+    return out
 
 
-def reference_update(ref, state, batch: SequenceBatch, eps: list[np.ndarray]):
-    """The reference's update from jaxpcc's weights, its noise replaced by `eps`; returns (grads, metrics)."""
-    import torch
+def reference_gradients(pairing: Pairing, steps: list) -> dict:
+    """jaxpcc's recorded optimizer steps (critic, actor, log-alpha; in that order) in the reference's names."""
+    out = {}
+    for tree in steps:
+        if not isinstance(tree, dict):  # log-alpha
+            out["log_alpha"] = {"log_alpha": np.asarray(tree).reshape(-1)}
+        elif "params" in tree:  # rsac_s: the actor head alone
+            out["actor"] = head_names(tree, pairing.actor_head)
+        elif tree["head"]["params"]["MLP_0"]["TorchLinear_0"]["kernel"].ndim == 3:  # stacked critics
+            out.update(critic_names(pairing, tree["summarizer"], tree["head"]))
+        else:
+            out["actor_summarizer"] = summarizer_names(tree["summarizer"])
+            out["actor"] = head_names(tree["head"], pairing.actor_head)
+    return out
 
-    module = sys.modules[ref.RecurrentSAC.__module__]
-    queue = [torch.as_tensor(np.array(e).reshape(-1, ACT_DIM)) for e in eps]
 
-    class GivenNoise(module.Independent):
-        def rsample(self, sample_shape=torch.Size()):
-            return self.base_dist.loc + self.base_dist.scale * queue.pop(0)
+# --- one update on each side --------------------------------------------------------------------
 
-    agent = ref.RecurrentSAC(input_dim=OBS_DIM, action_dim=ACT_DIM)
-    weights = reference_networks(state)
-    modules = {  # the summarizers' parameter names already start with "rnn."
-        "actor": ["actor_summarizer", "actor"],
-        "Q1": ["Q1_summarizer", "Q1_summarizer_targ", "Q1", "Q1_targ"],
-        "Q2": ["Q2_summarizer", "Q2_summarizer_targ", "Q2", "Q2_targ"],
-    }
-    with torch.no_grad():
-        for network, attributes in modules.items():
-            for attribute in attributes:
-                for name, param in getattr(agent, attribute).named_parameters():
-                    param.copy_(torch.as_tensor(np.array(weights[network][name])))
 
-    grads = {}
-    optimizers = {
-        "actor_summarizer": agent.actor_summarizer_optimizer, "actor": agent.actor_optimizer,
-        "Q1_summarizer": agent.Q1_summarizer_optimizer, "Q1": agent.Q1_optimizer,
-        "Q2_summarizer": agent.Q2_summarizer_optimizer, "Q2": agent.Q2_optimizer,
-        "log_alpha": agent.log_alpha_optimizer,
-    }
-    for network, optimizer in optimizers.items():
-        named = {id(p): n for n, p in getattr(agent, network).named_parameters()} if network != "log_alpha" else {}
+def update_noise(pairing: Pairing, state, shape) -> list[np.ndarray]:
+    """The Gaussian draws jaxpcc's update makes from state.key, in the order the reference draws them."""
+    if pairing.noise == "policy":
+        _, critic_key, actor_key = jax.random.split(state.key, 3)
+        return [np.asarray(jax.random.normal(k, shape, np.float32)) for k in (critic_key, actor_key)]
+    if pairing.noise == "smoothing":
+        _, noise_key = jax.random.split(state.key)
+        return [np.asarray(jax.random.normal(noise_key, shape, np.float32))]
+    return []
+
+
+def jaxpcc_update(algo: str, pairing: Pairing, state, batch):
+    """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
+    gin.clear_config()
+    config = make_agent(algo, OBS_DIM, ACT_DIM).config
+    modules = {pairing.module, sac}
+    originals = {m: m.apply_gradients for m in modules}
+    recorded = []
+
+    def recording(tx, params, opt_state, grads):
+        recorded.append(jax.tree.map(np.asarray, grads))
+        return originals[sac](tx, params, opt_state, grads)
+
+    for m in modules:
+        m.apply_gradients = recording
+    try:
+        with jax.disable_jit():
+            state, metrics = pairing.module.update(config, state, jax.tree.map(jax.numpy.asarray, batch))
+    finally:
+        for m, original in originals.items():
+            m.apply_gradients = original
+    return state, recorded, {k: float(v) for k, v in metrics.items()}
+
+
+class ReferenceAgent:
+    """The reference's agent loaded with jaxpcc's weights, its noise supplied and its gradients recorded."""
+
+    def __init__(self, ref, algo: str, pairing: Pairing, state):
+        import torch
+
+        self.torch, self.pairing = torch, pairing
+        self.agent = ref.recurrent_algos[algo](input_dim=OBS_DIM, action_dim=ACT_DIM)
+        self.module = sys.modules[type(self.agent).__module__]
+        self.batch_type = ref.RecurrentBatch
+        with torch.no_grad():
+            for attribute, params in reference_weights(pairing, state).items():
+                named = dict(getattr(self.agent, attribute).named_parameters())
+                if set(named) != set(params):
+                    raise KeyError(f"{attribute}: reference has {sorted(named)}, jaxpcc gave {sorted(params)}")
+                for name, value in params.items():
+                    named[name].copy_(torch.as_tensor(np.array(value)))
+        self.grads = {}
+        for attribute in vars(self.agent):
+            if attribute.endswith("_optimizer"):
+                self._record(attribute[: -len("_optimizer")], getattr(self.agent, attribute))
+
+    def _record(self, network: str, optimizer) -> None:
+        names = {} if network == "log_alpha" else {id(p): n for n, p in getattr(self.agent, network).named_parameters()}
         step = optimizer.step
 
-        def recording_step(*args, network=network, optimizer=optimizer, named=named, step=step, **kwargs):
+        def recording_step(*args, **kwargs):
             for group in optimizer.param_groups:
                 for p in group["params"]:
-                    grads[(network, named.get(id(p), "log_alpha"))] = p.grad.detach().numpy().copy()
+                    self.grads.setdefault(network, {})[names.get(id(p), "log_alpha")] = p.grad.detach().numpy().reshape(p.shape).copy()
             return step(*args, **kwargs)
 
         optimizer.step = recording_step
 
-    t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
-    rbatch = ref.RecurrentBatch(t(batch.obs), t(batch.action), t(batch.reward)[..., None],
-                                t(batch.done)[..., None], t(batch.mask)[..., None])
-    original, module.Independent = module.Independent, GivenNoise
-    try:
-        with warnings.catch_warnings():  # the reference's float() of a tensor that requires grad
-            warnings.simplefilter("ignore", UserWarning)
-            metrics = agent.update_networks(rbatch)
-    finally:
-        module.Independent = original
-    if queue:
-        raise RuntimeError(f"the reference drew {2 - len(queue)} noise samples, not 2")
-    return grads, metrics
+    def update(self, batch: SequenceBatch, noise: list[np.ndarray]):
+        """One `update_networks` call; returns (gradients by optimizer, logged values)."""
+        torch, module = self.torch, self.module
+        queue = [torch.as_tensor(np.array(e)) for e in noise]
+        self.grads = {}
+        patches = []
+        if self.pairing.noise == "policy":
+            class GivenNoise(module.Independent):
+                def rsample(self, sample_shape=torch.Size()):
+                    return self.base_dist.loc + self.base_dist.scale * queue.pop(0).reshape(self.base_dist.loc.shape)
+
+            patches.append((module, "Independent", GivenNoise))
+        elif self.pairing.noise == "smoothing":
+            patches.append((module.torch, "randn", lambda *shape, **kw: queue.pop(0)))
+        originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
+        t = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32)  # noqa: E731
+        rbatch = self.batch_type(t(batch.obs), t(batch.action), t(batch.reward)[..., None],
+                                 t(batch.done)[..., None], t(batch.mask)[..., None])
+        try:
+            with warnings.catch_warnings():  # the reference's float() of a tensor that requires grad
+                warnings.simplefilter("ignore", UserWarning)
+                metrics = self.agent.update_networks(rbatch)
+        finally:
+            for owner, name, original in originals:
+                setattr(owner, name, original)
+        if queue:
+            raise RuntimeError(f"the reference drew {len(noise) - len(queue)} of {len(noise)} noise samples")
+        return self.grads, metrics
 
 
-def compare(state, batch, ref, padded: bool, tolerance: float) -> bool:
-    _, critic_key, actor_key = jax.random.split(state.key, 3)
-    shape = batch.action.shape
-    eps = [np.asarray(jax.random.normal(k, shape, np.float32)) for k in (critic_key, actor_key)]
-    critic, actor, log_alpha, jax_metrics = jaxpcc_update(state, batch)
-    ref_grads, ref_metrics = reference_update(ref, state, batch, eps)
-
-    jax_grads = {"actor": torch_layouts(actor["summarizer"], actor["head"], ACTOR_LAYERS, ACTOR_TORCH)}
-    for i in range(2):
-        c = member(critic, i)
-        jax_grads[f"Q{i + 1}"] = torch_layouts(c["summarizer"], c["head"], CRITIC_LAYERS, CRITIC_TORCH)
-    groups = {}
-    for (network, name), ref_grad in ref_grads.items():
-        if network == "log_alpha":
-            groups.setdefault("log_alpha", []).append((np.asarray(log_alpha).reshape(-1), ref_grad.reshape(-1)))
-            continue
-        owner = network.replace("_summarizer", "")
-        groups.setdefault(network, []).append((np.asarray(jax_grads[owner][name]), ref_grad))
-
+def compare(algo: str, ref, batch: SequenceBatch, padded: bool, tolerance: float, seed: int) -> bool:
+    pairing = PAIRINGS[algo]
+    gin.clear_config()
+    agent = make_agent(algo, OBS_DIM, ACT_DIM)
+    state = agent.init(jax.random.PRNGKey(seed))
+    reference = ReferenceAgent(ref, algo, pairing, state)
     ok = True
-    print(f"gradients ({'padded' if padded else 'full-length'} batch {batch.mask.shape[0]} x {batch.mask.shape[1]}): "
-          "max |jaxpcc - reference| / max |reference|")
-    for group, pairs in groups.items():
-        worst = max(np.max(np.abs(j - r)) for j, r in pairs) / max(max(np.max(np.abs(r)) for _, r in pairs), 1e-30)
-        checked = not (padded and group == "log_alpha")
-        ok &= (worst <= tolerance) or not checked
-        note = "" if checked else "  (not checked: the reference averages over padding)"
-        print(f"  {group:18s} {len(pairs):2d} tensors  {worst:.2e}{note}")
-    print("logged values: jaxpcc | reference")
-    names = make_agent("rsac", OBS_DIM, ACT_DIM).metric_names
-    for key, ref_name in names.items():
-        if key in jax_metrics and ref_name in ref_metrics:
-            print(f"  {ref_name:26s} {jax_metrics[key]: .6f} | {float(ref_metrics[ref_name]): .6f}")
+    for update in range(1, pairing.updates + 1):
+        noise = update_noise(pairing, state, batch.action.shape)
+        state, recorded, jax_metrics = jaxpcc_update(algo, pairing, state, batch)
+        ref_grads, ref_metrics = reference.update(batch, noise)
+        jax_grads = reference_gradients(pairing, recorded)
+        if set(jax_grads) != set(ref_grads):
+            print(f"  {algo} update {update}: optimizers stepped differ: jaxpcc {sorted(jax_grads)}, reference {sorted(ref_grads)}")
+            ok = False
+            continue
+        print(f"{algo}, update {update} ({'padded' if padded else 'full-length'} batch "
+              f"{batch.mask.shape[0]} x {batch.mask.shape[1]}): max |jaxpcc - reference| / max |reference|")
+        for network, grads in ref_grads.items():
+            pairs = [(jax_grads[network][name], grad) for name, grad in grads.items()]
+            scale = max(max(float(np.max(np.abs(r))) for _, r in pairs), 1e-30)
+            worst = max(float(np.max(np.abs(j - r))) for j, r in pairs) / scale
+            checked = not (padded and network == "log_alpha")
+            ok &= worst <= tolerance or not checked
+            note = "" if checked else "  (not checked: the reference averages over padding)"
+            print(f"  {network:18s} {len(pairs):2d} tensors  {worst:.2e}{note}")
+        names = agent.metric_names
+        shown = [(r, jax_metrics[k], float(ref_metrics[r])) for k, r in names.items() if k in jax_metrics and r in ref_metrics]
+        print("  logged: " + ", ".join(f"{r} {j:.6f} | {v:.6f}" for r, j, v in shown))
     return ok
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", required=True, help="an offpcc checkout (imported read-only)")
+    parser.add_argument("--algos", nargs="+", default=list(PAIRINGS), choices=list(PAIRINGS))
     parser.add_argument("--padded", action="store_true", help="episodes of random lengths in a zero-padded batch")
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--steps", type=int, default=200)
@@ -213,12 +309,11 @@ def main() -> None:
     args = parser.parse_args()
 
     ref = import_reference(args.reference)
-    gin.clear_config()
-    state = make_agent("rsac", OBS_DIM, ACT_DIM).init(jax.random.PRNGKey(args.seed))
     batch = sequence_batch(args.batch, args.steps, args.padded, args.seed)
-    ok = compare(state, batch, ref, args.padded, args.tolerance)
-    print("equal within tolerance" if ok else "DIFFERENT beyond tolerance")
-    sys.exit(0 if ok else 1)
+    results = {algo: compare(algo, ref, batch, args.padded, args.tolerance, args.seed) for algo in args.algos}
+    for algo, ok in results.items():
+        print(f"{algo}: {'equal within tolerance' if ok else 'DIFFERENT beyond tolerance'}")
+    sys.exit(0 if all(results.values()) else 1)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,10 @@ def import_reference(path: str | Path):
         from basics import run_fns
         from basics.replay_buffer import Batch, ReplayBuffer
         from basics.replay_buffer_recurrent import RecurrentBatch
+        from algorithms_recurrent.recurrent_ddpg import RecurrentDDPG
         from algorithms_recurrent.recurrent_sac import RecurrentSAC
+        from algorithms_recurrent.recurrent_sac_sharing import RecurrentSACSharing
+        from algorithms_recurrent.recurrent_td3 import RecurrentTD3
     finally:  # other libraries (stable-baselines3) must not see the stand-ins
         for name in stand_ins:
             sys.modules.pop(name, None)
@@ -63,6 +66,7 @@ def import_reference(path: str | Path):
     return types.SimpleNamespace(
         algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns,
         RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch,
+        recurrent_algos={"rdpg": RecurrentDDPG, "rtd3": RecurrentTD3, "rsac": RecurrentSAC, "rsac_s": RecurrentSACSharing},
     )
 
 
