@@ -46,7 +46,7 @@ bench-speed: venv
 	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
 	$(PY) benchmarks/recurrent_update_speed.py --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
 
-# jaxpcc's RSAC update against the reference's own, gradient by gradient (REFERENCE=path required).
+# Every agent's update against the reference's own, gradient by gradient (REFERENCE=path required).
 check-reference: venv
 	@test -n "$(REFERENCE)" || { echo "usage: make check-reference REFERENCE=path/to/offpcc-checkout"; exit 2; }
 	$(PY) -m pip install -q -r requirements-bench.txt
