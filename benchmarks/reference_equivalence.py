@@ -273,7 +273,7 @@ class ReferenceAgent:
 
         optimizer.step = recording_step
 
-    def update(self, batch: SequenceBatch, noise: list[np.ndarray]):
+    def update(self, batch: SequenceBatch | Batch, noise: list[np.ndarray]):
         """One `update_networks` call; returns (gradients by optimizer, logged values)."""
         torch, module = self.torch, self.module
         queue = [torch.as_tensor(np.array(e)) for e in noise]
