@@ -49,6 +49,7 @@ def import_reference(path: str | Path):
     stand_ins = _install_stand_ins()
     sys.path.insert(0, str(package_dir))
     try:
+        from algorithms.convolutional_sac import ConvolutionalSAC
         from algorithms.ddpg import DDPG
         from algorithms.sac import SAC
         from algorithms.td3 import TD3
@@ -65,7 +66,7 @@ def import_reference(path: str | Path):
 
     return types.SimpleNamespace(
         algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns,
-        RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch,
+        RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch, ConvolutionalSAC=ConvolutionalSAC,
         recurrent_algos={"rdpg": RecurrentDDPG, "rtd3": RecurrentTD3, "rsac": RecurrentSAC, "rsac_s": RecurrentSACSharing},
     )
 
