@@ -114,9 +114,24 @@ def _project(x: jax.Array, w_ih: jax.Array) -> jax.Array:
     return jnp.einsum("eni,eig->eng", x.reshape(e, t * b, i), w_ih).reshape(e, t, b, -1)
 
 
+def _read(x: jax.Array, t, axis: int) -> jax.Array:
+    """x's slice at time t along `axis`, without it.
+
+    The loops' time indices are never negative, so JAX's wrap-around of negative indices (a select
+    per access, an extra scalar thunk per time step on XLA:CPU) is switched off: 4% more RSAC
+    updates per second, 8 alternating rounds in one process.
+    """
+    return jax.lax.dynamic_index_in_dim(x, t, axis, keepdims=False, allow_negative_indices=False)
+
+
+def _write(x: jax.Array, value: jax.Array, t, axis: int) -> jax.Array:
+    """x with its slice at time t along `axis` replaced by `value` (in place inside a loop)."""
+    return jax.lax.dynamic_update_index_in_dim(x, value, t, axis, allow_negative_indices=False)
+
+
 def _step_keep(mask: Optional[jax.Array], t) -> Optional[jax.Array]:
     """[1, B, 1] booleans: which sequences step at time t (None: all)."""
-    return None if mask is None else (jax.lax.dynamic_index_in_dim(mask, t, 0, keepdims=False) > 0)[None, :, None]
+    return None if mask is None else (_read(mask, t, 0) > 0)[None, :, None]
 
 
 def _lstm_layer_forward(xw, w_hh, b, h0, c0, mask, with_factors: bool):
@@ -136,7 +151,7 @@ def _lstm_layer_forward(xw, w_hh, b, h0, c0, mask, with_factors: bool):
 
     def step(t, carry):
         h, c, hs, factors = carry
-        xw_t = jax.lax.dynamic_index_in_dim(xw, t, 1, keepdims=False)
+        xw_t = _read(xw, t, 1)
         tz = jnp.tanh((xw_t + jnp.einsum("ebh,ehg->ebg", h, w_hh) + b[:, None]) * scale)
         t_i, t_f, t_g, t_o = jnp.split(tz, 4, axis=-1)
         c_new = (0.5 * t_f + 0.5) * c + (0.5 * t_i + 0.5) * t_g
@@ -145,14 +160,14 @@ def _lstm_layer_forward(xw, w_hh, b, h0, c0, mask, with_factors: bool):
         keep = _step_keep(mask, t)
         if keep is not None:
             h_new, c_new = jnp.where(keep, h_new, h), jnp.where(keep, c_new, c)
-        hs = jax.lax.dynamic_update_index_in_dim(hs, h_new, t + 1, 1)
+        hs = _write(hs, h_new, t + 1, 1)
         if factors is not None:
             gate = jnp.concatenate([t_g, c, 0.5 * t_i + 0.5, tanh_c], axis=-1) * d_scale * (1.0 - tz * tz)
             cell = (0.5 * t_o + 0.5) * (1.0 - tanh_c * tanh_c)
             forget = 0.5 * t_f + 0.5
             if keep is not None:
                 gate, cell, forget = jnp.where(keep, gate, 0.0), jnp.where(keep, cell, 0.0), jnp.where(keep, forget, 1.0)
-            factors = jax.lax.dynamic_update_index_in_dim(factors, jnp.concatenate([gate, cell, forget], -1), t, 1)
+            factors = _write(factors, jnp.concatenate([gate, cell, forget], -1), t, 1)
         return h_new, c_new, hs, factors
 
     h, c, hs, factors = jax.lax.fori_loop(0, steps, step, (h0, c0, hs, factors))
@@ -171,15 +186,15 @@ def _lstm_layer_backward(d_out, factors, w_hh, mask, d_h, d_c):
     def step(i, carry):
         d_h, d_c, d_z = carry
         t = steps - 1 - i
-        gate, cell, forget = jnp.split(jax.lax.dynamic_index_in_dim(factors, t, 1, keepdims=False), [4 * hidden, 5 * hidden], -1)
-        d_h = d_h + jax.lax.dynamic_index_in_dim(d_out, t, 1, keepdims=False)
+        gate, cell, forget = jnp.split(_read(factors, t, 1), [4 * hidden, 5 * hidden], -1)
+        d_h = d_h + _read(d_out, t, 1)
         d_c = d_c + d_h * cell
         d_z_t = jnp.concatenate([d_c, d_c, d_c, d_h], axis=-1) * gate
         d_h_prev = jnp.einsum("ebg,egh->ebh", d_z_t, w_hh_t)
         keep = _step_keep(mask, t)
         if keep is not None:
             d_h_prev = jnp.where(keep, d_h_prev, d_h)
-        return d_h_prev, d_c * forget, jax.lax.dynamic_update_index_in_dim(d_z, d_z_t, t, 1)
+        return d_h_prev, d_c * forget, _write(d_z, d_z_t, t, 1)
 
     d_h, d_c, d_z = jax.lax.fori_loop(0, steps, step, (d_h, d_c, d_z))
     return d_z, d_h, d_c
