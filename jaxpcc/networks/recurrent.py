@@ -115,7 +115,7 @@ def _project(x: jax.Array, w_ih: jax.Array) -> jax.Array:
 
 
 def _read(x: jax.Array, t, axis: int) -> jax.Array:
-    """x's slice at time t along `axis`, without it.
+    """x's slice at time t along `axis`, that axis dropped.
 
     The loops' time indices are never negative, so JAX's wrap-around of negative indices (a select
     per access, an extra scalar thunk per time step on XLA:CPU) is switched off: 4% more RSAC
