@@ -58,7 +58,7 @@ def plot(env_dir: Path, stat: str, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for algo, runs in sorted(curves.items()):
         steps, mean, std = mean_and_spread(runs)
-        ax.plot(steps, mean, label=f"{algo} ({len(runs)} runs)")
+        ax.plot(steps, mean, label=f"{algo} ({len(runs)} run{'' if len(runs) == 1 else 's'})")
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
     ax.set_xlabel("env steps")
     ax.set_ylabel(stat)
