@@ -54,11 +54,12 @@ IMAGE_SHAPE = (3, 84, 84)
 
 # jaxpcc head layers (paths under the params holding `MLP_0`) -> the reference's nn.Sequential /
 # nn.Linear names, per head kind.
+THREE_LINEAR = (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "MLP_0/TorchLinear_2"], ["net.0", "net.2", "net.4"])
 HEAD_LAYERS = {
     "gaussian": (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "mean", "log_std"],
                  ["shared_net.0", "shared_net.2", "means_layer", "log_stds_layer"]),
-    "tanh": (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "MLP_0/TorchLinear_2"], ["net.0", "net.2", "net.4"]),
-    "critic": (["MLP_0/TorchLinear_0", "MLP_0/TorchLinear_1", "MLP_0/TorchLinear_2"], ["net.0", "net.2", "net.4"]),
+    "tanh": THREE_LINEAR,  # the reference's MLPTanhActor
+    "critic": THREE_LINEAR,  # MLPCritic
 }
 
 
@@ -257,9 +258,8 @@ def jaxpcc_agent(algo: str, pairing: Pairing, overrides: dict):
     return make_agent(algo, OBS_DIM, ACT_DIM, **overrides)
 
 
-def jaxpcc_update(algo: str, pairing: Pairing, state, batch, overrides: dict):
+def jaxpcc_update(pairing: Pairing, config, state, batch):
     """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
-    config = jaxpcc_agent(algo, pairing, overrides).config
     modules = {pairing.module, sac}
     originals = {m: m.apply_gradients for m in modules}
     recorded = []
@@ -370,7 +370,7 @@ def compare(algo: str, ref, episodes: SequenceBatch, padded: bool, tolerances: t
     ok = True
     for update in range(1, pairing.updates + 1):
         noise = update_noise(pairing, state, batch.action.shape)
-        state, recorded, jax_metrics = jaxpcc_update(algo, pairing, state, batch, overrides)
+        state, recorded, jax_metrics = jaxpcc_update(pairing, agent.config, state, batch)
         ref_grads, ref_metrics = reference.update(batch, noise)
         jax_grads = reference_gradients(pairing, recorded)
         if set(jax_grads) != set(ref_grads):
