@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from jaxpcc.checkpoint import CheckpointError, write_npz_atomic
 from jaxpcc.replay.dirty import ring_slots
 
 _PREFIX = "chunk-"
-_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError)
 
 
 def _chunk_slots(record: dict, capacity: int) -> np.ndarray:
@@ -95,11 +96,14 @@ class ChunkStore:
             records.append({"file": name, "start": start, "count": len(slots), "bytes": size, "arrays": shapes})
         return {"capacity": buffer.capacity, "chunks": _live(records, buffer.capacity)}
 
-    def commit(self, buffer, entry: dict) -> None:
-        """After the checkpoint holding `entry` is on disk: the dirty slots are saved; unlisted chunks go."""
+    def commit(self, buffer, entry: dict, keep: Iterable[str] = ()) -> None:
+        """After the checkpoint holding `entry` is on disk: the dirty slots are saved; unlisted chunks go.
+
+        `keep` names further chunk files to leave in place (those earlier checkpoints list).
+        """
         buffer.dirty.clear()
         self.committed = list(entry["chunks"])
-        self._remove_unlisted()
+        self._remove_unlisted(set(keep))
 
     def restore(self, buffer, entry: dict) -> None:
         """Loads the chunks `entry` lists into a freshly allocated `buffer`, all or nothing.
@@ -151,11 +155,11 @@ class ChunkStore:
                 f"buffer chunk {path} holds {found}, this run's buffer expects {expected}; was it written with other settings?"
             )
 
-    def _remove_unlisted(self) -> None:
-        """Deletes chunk files (and temporary files) the committed checkpoint does not list."""
+    def _remove_unlisted(self, keep: set[str]) -> None:
+        """Deletes chunk files (and temporary files) neither the committed checkpoint nor `keep` lists."""
         if not self.directory.is_dir():
             return
-        listed = {r["file"] for r in self.committed}
+        listed = {r["file"] for r in self.committed} | keep
         for path in self.directory.iterdir():
             if path.name.startswith(_PREFIX) and path.name not in listed:
                 path.unlink()

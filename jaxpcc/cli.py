@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--episodes", type=int, default=10, help="episodes for --render/--record")
     parser.add_argument("--list-envs", action="store_true", help="print every environment id and exit")
     parser.add_argument("--quiet", action="store_true", help="no console output while training")
+    parser.add_argument(
+        "--accept_change", action="append", default=[], metavar="SETTING",
+        help="let a resumed run continue with a changed setting, e.g. train.num_epochs (recorded in its history)",
+    )
     return parser
 
 
@@ -115,10 +120,9 @@ def run(args: argparse.Namespace) -> None:
     except UnknownEnvError as err:
         raise UserError(str(err)) from err
     check_algo(args.algo, args.env)
+    check_counts(args)
     config = resolve_config(args.config, args.algo)
     parse_gin(config, args.gin_param)
-
-    import gin
 
     from jaxpcc.train import train, train_vectorized
     from jaxpcc.visualize import visualize
@@ -134,30 +138,59 @@ def run(args: argparse.Namespace) -> None:
                 print(f"run {run_id}: returns {[round(r, 2) for r in returns]}")
                 print(f"run {run_id}: lengths {lengths}")
             return
-        for run_dir in run_dirs:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.gin").write_text(gin.config_str())
+        accept = args.accept_change
         if args.vectorized and len(run_dirs) > 1:
-            train_vectorized(args.env, args.algo, run_dirs, seeds, quiet=args.quiet, wandb_group=group)
+            train_vectorized(args.env, args.algo, run_dirs, seeds, quiet=args.quiet, wandb_group=group, accept_change=accept)
         else:
             for run_dir, seed in zip(run_dirs, seeds):
-                train(env_id=args.env, algo=args.algo, run_dir=run_dir, seed=seed, quiet=args.quiet, wandb_group=group)
-        for run_dir in run_dirs:
-            (run_dir / "operative_config.gin").write_text(gin.operative_config_str())
+                train(env_id=args.env, algo=args.algo, run_dir=run_dir, seed=seed, quiet=args.quiet, wandb_group=group, accept_change=accept)
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    """Run ids and episode counts that cannot work are refused before anything runs."""
+    from jaxpcc.validation import InvalidSetting, check_count
+
+    try:
+        for run_id in args.run_id:
+            check_count("--run_id", run_id, 0)
+        check_count("--episodes", args.episodes, 1)
+    except InvalidSetting as err:
+        raise UserError(str(err)) from err
+
+
+# gin appends where a failing configurable was called; the user needs only the first part.
+_GIN_SUFFIX = re.compile(r"\s*In call to configurable '[^']*' \(<[^>]*>\)\s*$")
+
+
+def one_line(err: BaseException) -> str:
+    """An exception's message without gin's call-site suffix, on one line."""
+    text = str(err)
+    while _GIN_SUFFIX.search(text):
+        text = _GIN_SUFFIX.sub("", text)
+    return " ".join(text.split())
 
 
 @contextlib.contextmanager
 def user_errors():
-    """Turns the errors a user can cause (files, checkpoints, unbound gin parameters) into UserError."""
+    """Turns the errors a user can cause (files, checkpoints, bad values, unbound gin parameters,
+    unwritable or full disks) into UserError."""
     from jaxpcc.checkpoint import CheckpointError
+    from jaxpcc.finite_guard import DivergedError
+    from jaxpcc.validation import InvalidSetting
 
     try:
         yield
-    except (CheckpointError, FileNotFoundError) as err:
-        raise UserError(str(err)) from err
+    except DivergedError:
+        raise
+    except (CheckpointError, InvalidSetting) as err:
+        raise UserError(one_line(err)) from err
+    except OSError as err:  # a file where a folder belongs, no permission, a full disk
+        if err.filename is None:
+            raise UserError(one_line(err)) from err
+        raise UserError(f"cannot use {err.filename}: {one_line(err.strerror or err)}") from err
     except (ValueError, RuntimeError) as err:
         if "Required bindings" in str(err):
-            raise UserError(f"the config leaves a required parameter unbound: {err}") from err
+            raise UserError(f"the config leaves a required parameter unbound: {one_line(err)}") from err
         raise
 
 
@@ -172,11 +205,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from jaxpcc import runtime
 
     runtime.configure()
+    from jaxpcc.finite_guard import DivergedError
+
     try:
         run(args)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
+    except DivergedError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
         return 130

@@ -40,23 +40,73 @@ def wandb_settings() -> Optional[dict]:
 
 
 class CSVLog:
-    """progress.csv with a fixed header; on resume, rows past the checkpoint are dropped."""
+    """progress.csv with a fixed header, only ever appended to or atomically replaced.
+
+    On resume, rows past the checkpoint (written by an epoch that never committed) and rows cut
+    short by a crash are dropped by writing the kept rows to a temporary file and renaming it over
+    the old one, so a crash at any moment leaves either the old or the new file whole.
+    """
 
     def __init__(self, run_dir: Path, columns: Sequence[str], keep_until_step: int):
         self.path = Path(run_dir) / CSV_NAME
         self.columns = list(columns)
-        rows = []
+        self.steps: set[int] = set()
+        rows, header = [], None
         if self.path.exists() and keep_until_step > 0:
             with open(self.path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(float(r["Timesteps"])) <= keep_until_step]
-        with open(self.path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+                reader = csv.DictReader(f)
+                header = reader.fieldnames
+                read = list(reader)
+            if read and not _ends_with_newline(self.path):
+                read[-1] = {}  # cut short by a crash mid-append: dropped below
+            rows = [r for r in read if _whole(r, header) and _step(r) is not None and _step(r) <= keep_until_step]
+            if len(rows) == len(read) and header == self.columns:
+                self.steps = {_step(r) for r in rows}
+                return
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(rows)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.steps = {_step(r) for r in rows}
+
+    def has_row(self, step: int) -> bool:
+        return step in self.steps
 
     def write(self, row: Mapping[str, float]) -> None:
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore").writerow(row)
+        try:
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore").writerow(row)
+        except OSError as err:  # a full disk: say which file (a row cut short is dropped on resume)
+            if err.filename is None:
+                raise OSError(err.errno, f"{err.strerror or err} (while writing {self.path})", str(self.path)) from err
+            raise
+        self.steps.add(int(row["Timesteps"]))
+
+
+def _step(row: Mapping[str, str]) -> Optional[int]:
+    try:
+        return int(float(row["Timesteps"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def _whole(row: Mapping, header) -> bool:
+    """A row with every column of the header (a crash mid-append leaves one cut short)."""
+    return bool(row) and None not in row and all(row.get(name) is not None for name in header or ())
 
 
 class RunLogger:

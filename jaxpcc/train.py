@@ -23,19 +23,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxpcc import checkpoint
+from jaxpcc import checkpoint, earlier_checkpoints, run_settings, validation
 from jaxpcc.agents import IMAGE_ALGOS, Agent, make_agent
 from jaxpcc.agents.common import PeriodicUpdates, describe_config
 from jaxpcc.buffer_chunks import ChunkStore
 from jaxpcc.envs import make_env, max_episode_steps
-from jaxpcc.logger import RunLogger
+from jaxpcc.finite_guard import DivergedError, divergence_message, finite_seeds
+from jaxpcc.logger import BASE_COLUMNS, CSVLog, RunLogger
 from jaxpcc.replay import RecurrentReplayBuffer, ReplayBuffer
+from jaxpcc.run_lock import run_locks
 from jaxpcc.types import Batch, SequenceBatch
 
 CHECKPOINT_NAME = "checkpoint.npz"
 POLICY_NAME = "policy.npz"
 BUFFER_DIR = "buffer"  # the replay buffer's chunk files, listed by the checkpoint
 _SEED_MOD = 2**31 - 1
+_IDENTITY = ("env_id", "algo", "seed")  # what makes a checkpoint this run's; settings are compared apart
 
 
 @dataclasses.dataclass
@@ -155,18 +158,32 @@ def epoch_means(metric_log: list[dict], names: dict[str, str]) -> dict[str, floa
     return {names[k]: float(np.mean([np.mean(m[k]) for m in host])) for k in names if k in host[0]}
 
 
-def save_policy(run_dir: Path, agent: Agent, state, env_id: str) -> None:
-    """The acting parameters alone (what `--render` reloads), like the reference's actor.pth."""
+def save_policy(run_dir: Path, agent: Agent, state, env_id: str, step: Optional[int] = None) -> None:
+    """The acting parameters alone (what `--render` reloads), like the reference's actor.pth.
+
+    `step` is the env step of the checkpoint the policy belongs to, so a rerun can tell a stale one.
+    """
     policy = {name: checkpoint.flatten_tree(tree) for name, tree in agent.policy(state).items()}
-    meta = {"env_id": env_id, "algo": agent.name, "config": describe_config(agent.config)}
+    meta = {"env_id": env_id, "algo": agent.name, "config": describe_config(agent.config), "step": step}
     checkpoint.save(run_dir / POLICY_NAME, policy, meta)
+
+
+def _policy_specs(agent: Agent, template_state) -> dict:
+    specs = {}
+    for name, tree in agent.policy(template_state).items():
+        specs.update(checkpoint.specs_of(name, checkpoint.flatten_tree(tree)))
+    return specs
 
 
 def load_policy(run_dir: Path, agent: Agent, template_state):
     """A state whose acting parameters come from `run_dir`'s policy file."""
-    groups, meta = checkpoint.load(run_dir / POLICY_NAME)
-    if meta.get("algo") != agent.name:
-        raise checkpoint.CheckpointError(f"{run_dir / POLICY_NAME} holds a '{meta.get('algo')}' policy, not '{agent.name}'")
+
+    def expected(meta):
+        if meta.get("algo") != agent.name:
+            raise checkpoint.CheckpointError(f"{run_dir / POLICY_NAME} holds a '{meta.get('algo')}' policy, not '{agent.name}'")
+        return _policy_specs(agent, template_state)
+
+    groups, meta = checkpoint.load(run_dir / POLICY_NAME, expected)
     template = agent.policy(template_state)
     loaded = {name: checkpoint.unflatten_like(tree, groups.get(name, {}), f"policy '{name}'") for name, tree in template.items()}
     return template_state.replace(**loaded)
@@ -185,14 +202,21 @@ def _restore(path: Path, env_id, agent, seed, template_state, buffer, chunks: Ch
     The carry (a recurrent agent's hidden state mid-episode; None otherwise) is saved as it was,
     since the parameters that built it changed along the episode and cannot rebuild it.
     """
-    groups, meta = checkpoint.load(path)
-    expected = _run_meta(env_id, agent, seed)
-    for key, value in expected.items():
-        if meta.get(key) != value:
-            raise checkpoint.CheckpointError(
-                f"{path} belongs to another run ({key} = {meta.get(key)!r}, this run has {value!r}); "
-                "it was left untouched. Use another --run_id or remove the folder."
-            )
+
+    def expected(meta):
+        _check_identity(path, meta, _run_meta(env_id, agent, seed))
+        specs = checkpoint.specs_of("state", checkpoint.flatten_tree(template_state))
+        if "buffer_chunks" in meta:
+            specs.update(checkpoint.specs_of("buffer", buffer.small_state()))
+        else:  # the whole buffer, its filled part
+            for name, a in buffer.slot_arrays().items():
+                specs[f"buffer/{name}"] = checkpoint.ArraySpec(a.shape, a.dtype.str, max_len=buffer.capacity)
+            specs.update(checkpoint.specs_of("buffer", buffer.small_state()))
+        if template_carry is not None:
+            specs.update(checkpoint.specs_of("carry", checkpoint.flatten_tree(template_carry)))
+        return specs
+
+    groups, meta = checkpoint.load(path, expected)
     state = checkpoint.unflatten_like(template_state, groups["state"], "checkpointed train state")
     if "buffer_chunks" in meta:
         chunks.restore(buffer, meta["buffer_chunks"])
@@ -205,7 +229,33 @@ def _restore(path: Path, env_id, agent, seed, template_state, buffer, chunks: Ch
     carry = None
     if template_carry is not None:
         carry = checkpoint.unflatten_like(template_carry, groups.get("carry", {}), "checkpointed hidden state")
-    return state, Progress(**meta["progress"]), meta.get("wandb_id"), carry
+    return state, Progress(**meta["progress"]), meta, carry
+
+
+def _check_identity(path: Path, meta: dict, expected: dict) -> None:
+    """Env, algorithm and seed must match; so must the agent's config for a checkpoint without a settings record."""
+    keys = _IDENTITY if "settings" in meta else tuple(expected)
+    for key in keys:
+        if meta.get(key) != expected[key]:
+            raise checkpoint.CheckpointError(
+                f"{path} belongs to another run ({key} = {meta.get(key)!r}, this run has {expected[key]!r}); "
+                "it was left untouched. Use another --run_id or remove the folder."
+            )
+
+
+def _policy_is_current(run: "SeedRun", agent: Agent, template_state) -> bool:
+    """Whether policy.npz is readable, this run's, and of the committed checkpoint's step."""
+    path = run.run_dir / POLICY_NAME
+    if not path.is_file():
+        return False
+    try:
+        meta = checkpoint.read_meta(path)
+        if meta.get("step") != run.progress.step:
+            return False
+        load_policy(run.run_dir, agent, template_state)
+    except checkpoint.CheckpointError:
+        return False
+    return True
 
 
 def _rebuild_episode(env, seeds: RunSeeds, progress: Progress, buffer: ReplayBuffer) -> np.ndarray:
@@ -244,6 +294,9 @@ class SeedRun:
     lengths: list = dataclasses.field(default_factory=list)
     returns: list = dataclasses.field(default_factory=list)
     successes: list = dataclasses.field(default_factory=list)
+    settings: dict = dataclasses.field(default_factory=dict)  # the settings record (see run_settings)
+    settings_history: list = dataclasses.field(default_factory=list)
+    committed_row: Optional[dict] = None  # the log row of the checkpoint's epoch (None before the first)
     chunks: ChunkStore = dataclasses.field(init=False)
 
     def __post_init__(self):
@@ -325,21 +378,37 @@ def build_agent(env_id: str, algo: str, buffer_seed: int = 0):
     return _cached(key, lambda: make_agent(algo, obs_shape, action_dim, **overrides)), new_buffer
 
 
-def open_run(env_id: str, agent: Agent, new_buffer: Callable, run_dir: Path, seed: int):
-    """A SeedRun with its device state (and carry), restored from its checkpoint when one exists."""
+def open_run(
+    env_id: str, agent: Agent, new_buffer: Callable, run_dir: Path, seed: int,
+    settings: Optional[dict] = None, accepted: Sequence[str] = (),
+):
+    """A SeedRun with its device state (and carry), restored from its checkpoint when one exists.
+
+    A resumed run's settings must match the checkpoint's (less the `accepted` changes), and a
+    missing, stale or unreadable policy file is rewritten from the checkpoint.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     seeds = RunSeeds.from_seed(seed)
     run = SeedRun(
         env_id, run_dir, seed, seeds, make_env(env_id, seed=seed), make_env(env_id, seed=seed + 1),
-        new_buffer(agent, seeds.buffer_seed), Progress(),
+        new_buffer(agent, seeds.buffer_seed), Progress(), settings=dict(settings or {}),
     )
     carry = agent.initial_carry() if agent.is_recurrent else None
     state = agent.init(seeds.init_key)
     if run.checkpoint_path.exists():
-        state, run.progress, run.wandb_id, carry = _restore(
+        meta = checkpoint.read_meta(run.checkpoint_path)  # whose run, and its settings, before its arrays
+        _check_identity(run.checkpoint_path, meta, _run_meta(env_id, agent, seed))
+        run.settings_history = run_settings.reconcile(run_dir, meta, run.settings, accepted)
+        template = state
+        state, run.progress, meta, carry = _restore(
             run.checkpoint_path, env_id, agent, seed, state, run.buffer, run.chunks, seeds, carry
         )
+        run.wandb_id, run.committed_row = meta.get("wandb_id"), meta.get("row")
+        for stale in run_dir.glob("*.tmp"):  # a write that a kill cut short (this process holds the lock)
+            stale.unlink()
         run.obs = _rebuild_episode(run.env, seeds, run.progress, run.buffer)
+        if not _policy_is_current(run, agent, template):
+            save_policy(run_dir, agent, state, env_id, run.progress.step)
     else:
         run.obs, _ = run.env.reset(seed=seeds.train_episode_seed(0))
     return run, state, carry
@@ -415,7 +484,7 @@ class Learner:
         return self._update(state, jax.device_put(stacked))
 
 
-@gin.configurable("train", denylist=["env_id", "algo", "run_dir", "seed", "quiet", "wandb_group"])
+@gin.configurable("train", denylist=["env_id", "algo", "run_dir", "seed", "quiet", "wandb_group", "accept_change"])
 def train(
     env_id: str,
     algo: str,
@@ -428,6 +497,7 @@ def train(
     update_every: int = 1,
     quiet: bool = False,
     wandb_group: str = "",
+    accept_change: Sequence[str] = (),
 ):
     """Trains (or resumes) one run, or several seeds vectorized, and returns the last epoch's row(s).
 
@@ -440,20 +510,23 @@ def train(
       num_test_episodes_per_epoch: deterministic test episodes after each epoch.
       update_after: random actions and no updates before this many env steps.
       update_every: every `update_every` steps, `update_every` gradient steps (ratio 1:1).
+      accept_change: settings (e.g. "train.num_epochs", "SAC.lr") a resumed run may continue with
+        changed values; any other difference from the run's first epoch is refused (see run_settings).
     """
     schedule = dict(
         num_epochs=num_epochs, num_steps_per_epoch=num_steps_per_epoch, update_after=update_after,
         num_test_episodes_per_epoch=num_test_episodes_per_epoch, update_every=update_every,
     )
     if isinstance(seed, int):
-        return train_seeds(env_id, algo, [Path(run_dir)], [seed], schedule, quiet, wandb_group)[0]
+        return train_seeds(env_id, algo, [Path(run_dir)], [seed], schedule, quiet, wandb_group, accept_change)[0]
     run_dirs = [Path(d) for d in run_dir]
     # A crash between two seeds' checkpoint writes leaves them an epoch apart: level them alone first.
+    validation.check_schedule(schedule)
     epochs = [_checkpoint_epoch(d / CHECKPOINT_NAME) for d in run_dirs]
     for one_dir, one_seed, epoch in zip(run_dirs, seed, epochs):
         if epoch < max(epochs):
-            train_seeds(env_id, algo, [one_dir], [one_seed], {**schedule, "num_epochs": max(epochs)}, quiet, wandb_group)
-    return train_seeds(env_id, algo, run_dirs, list(seed), schedule, quiet, wandb_group)
+            train_seeds(env_id, algo, [one_dir], [one_seed], schedule, quiet, wandb_group, accept_change, until_epoch=max(epochs))
+    return train_seeds(env_id, algo, run_dirs, list(seed), schedule, quiet, wandb_group, accept_change)
 
 
 def train_vectorized(env_id: str, algo: str, run_dirs: Sequence, seeds: Sequence[int], **kwargs) -> list[dict]:
@@ -469,16 +542,34 @@ def train_vectorized(env_id: str, algo: str, run_dirs: Sequence, seeds: Sequence
 def _checkpoint_epoch(path: Path) -> int:
     if not path.exists():
         return 0
-    return int(checkpoint.load(path)[1]["progress"]["epoch"])
+    return int(checkpoint.read_meta(path)["progress"]["epoch"])
 
 
-def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet=False, wandb_group="") -> list:
-    """The loop for one seed, or several vectorized; returns each seed's last epoch row."""
+def train_seeds(
+    env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet=False, wandb_group="",
+    accept_change: Sequence[str] = (), until_epoch: Optional[int] = None,
+) -> list:
+    """The loop for one seed, or several vectorized; returns each seed's last epoch row.
+
+    Every setting is checked before anything is written, and each run folder is locked against
+    a second process for the whole run. `until_epoch` stops early (levelling vectorized seeds).
+    """
+    validation.check_schedule(schedule)
+    settings = run_settings.current_settings(schedule)
+    validation.check_bindings(settings)
+    agent, new_buffer = build_agent(env_id, algo)
+    validation.check_agent_config(agent.config, validation.gin_name(agent.config))
+    earlier_checkpoints.number_to_keep()
+    with run_locks([Path(d) for d in run_dirs]):
+        return _train_locked(env_id, agent, new_buffer, run_dirs, seeds, schedule, settings, quiet, wandb_group, accept_change, until_epoch)
+
+
+def _train_locked(env_id, agent, new_buffer, run_dirs, seeds, schedule, settings, quiet, wandb_group, accept_change, until_epoch) -> list:
+    algo = agent.name
     num_epochs, steps_per_epoch = schedule["num_epochs"], schedule["num_steps_per_epoch"]
     update_after, update_every = schedule["update_after"], schedule["update_every"]
-    total_steps = num_epochs * steps_per_epoch
-    agent, new_buffer = build_agent(env_id, algo)
-    opened = [open_run(env_id, agent, new_buffer, Path(d), s) for d, s in zip(run_dirs, seeds)]
+    total_steps = (until_epoch or num_epochs) * steps_per_epoch
+    opened = [open_run(env_id, agent, new_buffer, Path(d), s, settings, accept_change) for d, s in zip(run_dirs, seeds)]
     runs = [r for r, _, _ in opened]
     rows = [{"Epoch": r.progress.epoch, "Timesteps": r.progress.step} for r in runs]
     if len({r.progress.step for r in runs}) != 1:
@@ -486,8 +577,11 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
     start_step = runs[0].progress.step
     if start_step >= total_steps:
         for r in runs:
+            csv_log = CSVLog(r.run_dir, _columns(agent), start_step)
+            if r.committed_row is not None and not csv_log.has_row(start_step):
+                csv_log.write(r.committed_row)
             r.close()
-        return rows
+        return [r.committed_row or row for r, row in zip(runs, rows)]
 
     learner = _learner(agent, len(runs))
     act_keys = learner.stack([r.seeds.act_key for r in runs])
@@ -501,6 +595,8 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
             wandb_name=f"run_id={r.run_dir.name}", wandb_id=r.wandb_id, quiet=quiet, show_progress=k == 0,
             wandb_config={"env": env_id, "algo": algo, "seed": r.seed, "config": describe_config(agent.config)},
         )
+        if r.committed_row is not None and not r.logger.csv.has_row(start_step):
+            r.logger.log_epoch(r.committed_row, num_epochs)  # committed, but its rows were not yet logged
     metric_log: list = []
     epoch_start, epoch_start_step = time.perf_counter(), start_step
     try:
@@ -523,6 +619,11 @@ def train_seeds(env_id, algo, run_dirs: list, seeds: list, schedule: dict, quiet
                 now = time.perf_counter()
                 host_metrics = jax.device_get(metric_log)
                 epoch = (t + 1) // steps_per_epoch
+                finite = finite_seeds(state, host_metrics, learner.n)
+                if not finite.all():
+                    diverged = [r.run_dir for r, ok in zip(runs, finite) if not ok]
+                    lr_name = f"{validation.gin_name(agent.config)}.lr"
+                    raise DivergedError(divergence_message(diverged, epoch, epoch - 1, lr_name))
                 test_seeds = [
                     [r.seeds.test_episode_seed(epoch, i) for i in range(schedule["num_test_episodes_per_epoch"])] for r in runs
                 ]
@@ -562,21 +663,31 @@ def _end_epoch(
         "Steps per Second": steps_per_second,
         **epoch_means(metric_log, agent.metric_names),
     }
-    run.logger.log_epoch(row, schedule["num_epochs"])
     run.lengths, run.returns, run.successes = [], [], []
-    _save(run, agent, state, carry)
-    save_policy(run.run_dir, agent, state, run.env_id)
+    # The checkpoint commits the epoch; the policy and the log rows follow from it, and a rerun
+    # redoes them from the checkpoint when a crash came between.
+    _save(run, agent, state, carry, row)
+    save_policy(run.run_dir, agent, state, run.env_id, p.step)
+    run.logger.log_epoch(row, schedule["num_epochs"])
     return row
 
 
-def _save(run: SeedRun, agent: Agent, state, carry=None) -> None:
+def _save(run: SeedRun, agent: Agent, state, carry=None, row: Optional[dict] = None) -> None:
     """The buffer's new slots as a chunk, then the checkpoint listing it, then old chunks removed.
 
     In this order a crash at any point leaves the last committed checkpoint and every chunk it
-    lists intact.
+    lists intact. The first checkpoint is preceded by the config files; each later one sets the
+    one it replaces aside in earlier/ (the newest few are kept, with the chunks they list).
     """
+    keep = earlier_checkpoints.number_to_keep()
+    started = run.checkpoint_path.exists()
+    if not started:
+        run_settings.write_config_files(run.run_dir)
     meta = {
         **_run_meta(run.env_id, agent, run.seed),
+        "settings": run.settings,
+        "settings_history": run.settings_history,
+        "row": row,
         "progress": dataclasses.asdict(run.progress),
         "explore_rng": run.seeds.explore_rng.bit_generator.state,
         "buffer_rng": run.buffer.rng.bit_generator.state,
@@ -586,8 +697,16 @@ def _save(run: SeedRun, agent: Agent, state, carry=None) -> None:
     groups = {"state": checkpoint.flatten_tree(state), "buffer": run.buffer.small_state()}
     if carry is not None:
         groups["carry"] = checkpoint.flatten_tree(carry)
+    if started:
+        earlier_checkpoints.set_aside(run.checkpoint_path, keep)
     checkpoint.save(run.checkpoint_path, groups, meta)
-    run.chunks.commit(run.buffer, meta["buffer_chunks"])
+    earlier_checkpoints.prune(run.run_dir, keep)
+    run.chunks.commit(run.buffer, meta["buffer_chunks"], keep=earlier_checkpoints.listed_chunks(run.run_dir))
+    run.committed_row = row
+
+
+def _columns(agent: Agent) -> list[str]:
+    return list(BASE_COLUMNS) + list(agent.metric_names.values())
 
 
 def _mean(values) -> float:

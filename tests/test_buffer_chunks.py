@@ -200,6 +200,7 @@ ReplayBuffer.capacity = 250
 train.num_steps_per_epoch = 100
 train.num_test_episodes_per_epoch = 0
 train.update_after = 100000
+earlier_checkpoints.keep = 0  # only the current checkpoint's chunks stay (earlier ones keep theirs)
 """
 
 
