@@ -44,13 +44,18 @@ class CSVLog:
 
     On resume, rows past the checkpoint (written by an epoch that never committed) and rows cut
     short by a crash are dropped by writing the kept rows to a temporary file and renaming it over
-    the old one, so a crash at any moment leaves either the old or the new file whole.
+    the old one, so a crash at any moment leaves either the old or the new file whole. A new run
+    writes the file with its first row (`keep_until_step` 0), so a run that never finished an
+    epoch leaves none.
     """
 
     def __init__(self, run_dir: Path, columns: Sequence[str], keep_until_step: int):
         self.path = Path(run_dir) / CSV_NAME
         self.columns = list(columns)
         self.steps: set[int] = set()
+        self.fresh = keep_until_step <= 0  # a new run: the file is (re)made with its first row
+        if self.fresh:
+            return
         rows, header = [], None
         if self.path.exists() and keep_until_step > 0:
             with open(self.path, newline="") as f:
@@ -63,6 +68,10 @@ class CSVLog:
             if len(rows) == len(read) and header == self.columns:
                 self.steps = {_step(r) for r in rows}
                 return
+        self._replace(rows)
+
+    def _replace(self, rows: list) -> None:
+        """The header and `rows`, through a temporary file renamed over progress.csv."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             with open(tmp, "w", newline="") as f:
@@ -72,8 +81,10 @@ class CSVLog:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as err:
             tmp.unlink(missing_ok=True)
+            if isinstance(err, OSError) and err.filename is None:
+                raise OSError(err.errno, f"{err.strerror or err} (while writing {self.path})", str(self.path)) from err
             raise
         self.steps = {_step(r) for r in rows}
 
@@ -81,6 +92,10 @@ class CSVLog:
         return step in self.steps
 
     def write(self, row: Mapping[str, float]) -> None:
+        if self.fresh:  # the first row of a new run replaces whatever an uncommitted attempt left
+            self.fresh = False
+            self._replace([row])
+            return
         try:
             with open(self.path, "a", newline="") as f:
                 csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore").writerow(row)

@@ -4,10 +4,13 @@ It follows the reference's spinning-up style loop: uniform random actions until
 `update_after`; from then on the policy with exploration noise, and every `update_every`
 env steps a block of `update_every` gradient steps (one jitted `update_many` call on
 pre-sampled batches). A time-limit truncation is not terminal: the buffer stores
-`done = terminated`, and the env resets on `terminated or truncated`. Each epoch ends with
-deterministic test episodes on a separate env, a log row and an atomic checkpoint of the whole
-run (the buffer's new slots go to a chunk file beside it, see `buffer_chunks`), so re-running the
-same command resumes where the last epoch ended.
+`done = terminated`, and the env resets on `terminated or truncated`. Each epoch ends with a
+finiteness check (`finite_guard`), deterministic test episodes on a separate env, and its commit:
+an atomic checkpoint of the whole run (the buffer's new slots go to a chunk file beside it, see
+`buffer_chunks`), then the policy file and the log row, which a rerun redoes from the checkpoint
+if a crash came between. Re-running the same command resumes where the last epoch ended, with
+the settings the run started with (`run_settings`), in a folder no other process writes
+(`run_lock`). docs/checkpoints.md states the guarantees.
 """
 
 from __future__ import annotations

@@ -91,6 +91,15 @@ def test_diverging_run_stops_before_writing_and_resumes_with_a_lower_learning_ra
     assert [h["changes"] for h in history] == [{"SAC.lr": [None, "0.0001"], "train.num_epochs": ["1", "2"]}]
 
 
+def test_diverging_vectorized_seeds_write_nothing(tmp_path):
+    gin.clear_config()
+    gin.parse_config(SMALL + "train.num_epochs = 1\nSAC.lr = 1e30\n")
+    with pytest.raises(DivergedError, match="diverged in epoch 1") as err:
+        train_module.train_vectorized("Pendulum-v0", "sac", [tmp_path / "a", tmp_path / "b"], [1, 2], quiet=True)
+    assert str(tmp_path / "a") in str(err.value) and str(tmp_path / "b") in str(err.value)
+    assert folder(tmp_path / "a") == folder(tmp_path / "b") == {}
+
+
 def test_divergence_exits_non_zero_with_one_line(capsys, tmp_path):
     code, err = cli_run(capsys, tmp_path, 1, "--gin_param", "SAC.lr=1e30")
     assert code == 3 and err.count("\n") == 1 and "diverged in epoch 1" in err and "nothing was written" in err
