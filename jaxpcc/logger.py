@@ -187,9 +187,10 @@ class RunLogger:
         self.progress.update(self.task, advance=steps)
 
     def log_epoch(self, row: Mapping[str, float], num_epochs: int) -> None:
-        self.csv.write(row)
+        # The CSV row last: a rerun replays a committed epoch's row everywhere when the CSV lacks it.
         if self.wandb_run is not None:
             self.wandb_run.log({k: v for k, v in row.items() if _finite(v)}, step=int(row["Timesteps"]))
+        self.csv.write(row)
         table = Table(show_header=False, box=None, padding=(0, 2))
         for name in CONSOLE_COLUMNS:
             value = row.get(name, float("nan"))
