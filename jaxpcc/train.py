@@ -564,10 +564,16 @@ def train_seeds(
     validation.check_agent_config(agent.config, validation.gin_name(agent.config))
     earlier_checkpoints.number_to_keep()
     with run_locks([Path(d) for d in run_dirs]):
-        return _train_locked(env_id, agent, new_buffer, run_dirs, seeds, schedule, settings, quiet, wandb_group, accept_change, until_epoch)
+        return _train_locked(
+            env_id, agent, new_buffer, run_dirs, seeds, schedule, settings=settings, quiet=quiet,
+            wandb_group=wandb_group, accept_change=accept_change, until_epoch=until_epoch,
+        )
 
 
-def _train_locked(env_id, agent, new_buffer, run_dirs, seeds, schedule, settings, quiet, wandb_group, accept_change, until_epoch) -> list:
+def _train_locked(
+    env_id, agent, new_buffer, run_dirs, seeds, schedule, *, settings, quiet, wandb_group, accept_change, until_epoch
+) -> list:
+    """`train_seeds` once its settings are checked and its folders locked."""
     algo = agent.name
     num_epochs, steps_per_epoch = schedule["num_epochs"], schedule["num_steps_per_epoch"]
     update_after, update_every = schedule["update_after"], schedule["update_every"]
