@@ -1,4 +1,4 @@
-"""Where training statistics go: a progress bar and epoch table, a CSV file, and wandb.
+"""Where training statistics go: a progress bar and epoch table, a CSV file, TensorBoard, and wandb.
 
 Statistic names are the reference's ("Episode Return (Test)", "(qfunc) Q1 pred", ...).
 """
@@ -14,6 +14,8 @@ from typing import Mapping, Optional, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from jaxpcc.tensorboard_log import TensorBoardLog, tensorboard_enabled
 
 CSV_NAME = "progress.csv"
 BASE_COLUMNS = (
@@ -60,7 +62,7 @@ class CSVLog:
 
 
 class RunLogger:
-    """Console (progress bar + a table per epoch), CSV always, wandb when configured.
+    """Console (progress bar + a table per epoch), CSV always, TensorBoard and wandb when configured.
 
     Args:
       run_dir: results/ENV/ALGO/RUN_ID.
@@ -97,6 +99,7 @@ class RunLogger:
         )
         self.task = self.progress.add_task(wandb_name or "steps", total=total_steps, completed=start_step)
         self.progress.start()
+        self.tensorboard = TensorBoardLog(run_dir, start_step) if tensorboard_enabled() else None
         self.wandb_run = None
         settings = wandb_settings()
         if settings is not None:
@@ -123,6 +126,8 @@ class RunLogger:
 
     def log_epoch(self, row: Mapping[str, float], num_epochs: int) -> None:
         self.csv.write(row)
+        if self.tensorboard is not None:
+            self.tensorboard.write(row)
         if self.wandb_run is not None:
             self.wandb_run.log({k: v for k, v in row.items() if _finite(v)}, step=int(row["Timesteps"]))
         table = Table(show_header=False, box=None, padding=(0, 2))
@@ -134,6 +139,9 @@ class RunLogger:
 
     def close(self) -> None:
         self.progress.stop()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None
         if self.wandb_run is not None:
             self.wandb_run.finish()
             self.wandb_run = None

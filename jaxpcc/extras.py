@@ -1,0 +1,48 @@
+"""Optional features and the pip extra that brings each (pyproject.toml's optional-dependencies).
+
+The core install trains the pendulum envs; simulators, renderers and trackers come with extras.
+A missing one is reported as one line naming the extra to install, never as an import traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+# Top-level module -> (extra, what needs it).
+EXTRA_OF_MODULE: dict[str, tuple[str, str]] = {
+    "mujoco": ("dmc", "a MuJoCo env"),
+    "dm_control": ("dmc", "a dm_control env"),
+    "pybullet": ("pybullet", "a PyBullet env"),
+    "pybullet_envs_gymnasium": ("pybullet", "a PyBullet locomotion env"),
+    "pybullet_utils": ("pybullet", "a PyBullet env"),
+    "pygame": ("render", "rendering this env"),
+    "imageio": ("render", "--record"),
+    "imageio_ffmpeg": ("render", "--record"),
+    "matplotlib": ("plot", "plotting learning curves"),
+    "wandb": ("wandb", "logging to wandb"),
+    "tensorboardX": ("tensorboard", "writing TensorBoard logs"),
+    "ray": ("cluster", "running grids with Ray"),
+    "torch": ("bench", "the PyTorch side of the benchmarks"),
+    "stable_baselines3": ("bench", "the stable-baselines3 backend"),
+}
+
+
+class MissingExtraError(ImportError):
+    """An optional feature was asked for without the extra that provides it."""
+
+
+def install_hint(extra: str) -> str:
+    return f"pip install 'jaxpcc[{extra}]'"
+
+
+def missing_extra(err: ImportError) -> Optional[MissingExtraError]:
+    """The MissingExtraError for an ImportError of an optional module; None for any other."""
+    if isinstance(err, MissingExtraError):
+        return err
+    # gymnasium's DependencyNotInstalled carries no module name; its message starts with it.
+    name = getattr(err, "name", None) or (str(err).split() or [""])[0]
+    name = name.split(".")[0]
+    if name not in EXTRA_OF_MODULE:
+        return None
+    extra, what = EXTRA_OF_MODULE[name]
+    return MissingExtraError(f"{what} needs the '{extra}' extra ({name} is not installed): {install_hint(extra)}")
