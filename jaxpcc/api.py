@@ -18,11 +18,12 @@ agent.update(state, batch)` only the returned state may be read; the old one's a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import re
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import gymnasium
 import numpy as np
@@ -189,16 +190,31 @@ def train(
     from jaxpcc.agents import IMAGE_ALGOS
     from jaxpcc.train import train as train_loop
 
-    env_id = env_id_of(env)
-    configure(algo, config, [*gin_params, *(["tensorboard.enabled=True"] if tensorboard else [])], **overrides)
-    check_trainable(env_id, algo in IMAGE_ALGOS)
-    runtime.configure()
-    folder = Path(run_dir) if run_dir is not None else Path(results_dir) / env_id / algo / str(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / STARTING_CONFIG).write_text(gin.config_str())
-    row = train_loop(env_id=env_id, algo=algo, run_dir=folder, seed=seed, quiet=quiet)
-    (folder / OPERATIVE_CONFIG).write_text(gin.operative_config_str())
+    with extras_named():
+        env_id = env_id_of(env)
+        configure(algo, config, [*gin_params, *(["tensorboard.enabled=True"] if tensorboard else [])], **overrides)
+        check_trainable(env_id, algo in IMAGE_ALGOS)
+        runtime.configure()
+        folder = Path(run_dir) if run_dir is not None else Path(results_dir) / env_id / algo / str(seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / STARTING_CONFIG).write_text(gin.config_str())
+        row = train_loop(env_id=env_id, algo=algo, run_dir=folder, seed=seed, quiet=quiet)
+        (folder / OPERATIVE_CONFIG).write_text(gin.operative_config_str())
     return Run(folder, env_id, algo, seed, dict(row))
+
+
+@contextlib.contextmanager
+def extras_named() -> Iterator[None]:
+    """An optional module's ImportError becomes a MissingExtraError naming the extra to install."""
+    from jaxpcc.extras import missing_extra
+
+    try:
+        yield
+    except ImportError as err:
+        missing = missing_extra(err)
+        if missing is None:
+            raise
+        raise missing from err
 
 
 def run_config(run_dir: str | Path) -> Path:
@@ -318,8 +334,9 @@ def load_policy(run_dir: str | Path, env: Optional[EnvSpec] = None) -> Policy:
     if not (run_dir / POLICY_NAME).is_file():
         raise FileNotFoundError(f"no saved policy at {run_dir / POLICY_NAME}; train this run first")
     meta = checkpoint.load(run_dir / POLICY_NAME)[1]
-    env_id = env_id_of(env if env is not None else meta["env_id"])
-    parse_run_config(run_dir)
-    agent, _ = build_agent(env_id, meta["algo"])
+    with extras_named():
+        env_id = env_id_of(env if env is not None else meta["env_id"])
+        parse_run_config(run_dir)
+        agent, _ = build_agent(env_id, meta["algo"])
     state = load_params(run_dir, agent, agent.init(jax.random.PRNGKey(0)))
     return Policy(agent, state, env_id, run_dir)

@@ -188,10 +188,8 @@ def run(args: argparse.Namespace) -> None:
 def _bound_num_epochs() -> Optional[int]:
     import gin
 
-    try:
-        return int(gin.query_parameter("train.num_epochs"))
-    except (ValueError, TypeError):
-        return None
+    value = gin.get_bindings("train").get("num_epochs")  # macros resolved
+    return int(value) if isinstance(value, int) else None
 
 
 def show(args: argparse.Namespace, env_id: str, run_dirs: list[Path], seeds: list[int]) -> None:

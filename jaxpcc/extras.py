@@ -6,6 +6,7 @@ A missing one is reported as one line naming the extra to install, never as an i
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 # Top-level module -> (extra, what needs it).
@@ -39,8 +40,10 @@ def missing_extra(err: ImportError) -> Optional[MissingExtraError]:
     """The MissingExtraError for an ImportError of an optional module; None for any other."""
     if isinstance(err, MissingExtraError):
         return err
-    # gymnasium's DependencyNotInstalled carries no module name; its message starts with it.
-    name = getattr(err, "name", None) or (str(err).split() or [""])[0]
+    # The module's name: the error's own, or from its message when the error was re-raised
+    # through a wrapper that drops it (gin's), or gymnasium's DependencyNotInstalled ("pygame is ...").
+    named = re.search(r"No module named '([^']+)'", str(err))
+    name = getattr(err, "name", None) or (named.group(1) if named else (str(err).split() or [""])[0])
     name = name.split(".")[0]
     if name not in EXTRA_OF_MODULE:
         return None
