@@ -42,8 +42,8 @@ def missing_extra(err: ImportError) -> Optional[MissingExtraError]:
         return err
     # The module's name: the error's own, or from its message when the error was re-raised
     # through a wrapper that drops it (gin's), or gymnasium's DependencyNotInstalled ("pygame is ...").
-    named = re.search(r"No module named '([^']+)'", str(err))
-    name = getattr(err, "name", None) or (named.group(1) if named else (str(err).split() or [""])[0])
+    named = re.search(r"No module named '([^']+)'|import of (\S+) halted", str(err))
+    name = getattr(err, "name", None) or (named.group(named.lastindex) if named else (str(err).split() or [""])[0])
     name = name.split(".")[0]
     if name not in EXTRA_OF_MODULE:
         return None
