@@ -137,7 +137,7 @@ class Run:
     Attributes:
       dir: the results folder (progress.csv, checkpoint.npz, policy.npz, operative_config.gin).
       env_id, algo, seed: what was trained.
-      last_epoch: the last epoch's row of progress.csv (`{"Epoch": 0}` when nothing ran).
+      last_epoch: the last epoch's row of progress.csv (only the counters when no epoch ever ended).
     """
 
     dir: Path
@@ -200,7 +200,10 @@ def train(
         (folder / STARTING_CONFIG).write_text(gin.config_str())
         row = train_loop(env_id=env_id, algo=algo, run_dir=folder, seed=seed, quiet=quiet)
         (folder / OPERATIVE_CONFIG).write_text(gin.operative_config_str())
-    return Run(folder, env_id, algo, seed, dict(row))
+    run = Run(folder, env_id, algo, seed, dict(row))
+    logged = run.progress() if (folder / "progress.csv").is_file() else []
+    # A run found finished trains nothing and returns only its counters: its last row says more.
+    return dataclasses.replace(run, last_epoch=logged[-1]) if logged else run
 
 
 @contextlib.contextmanager

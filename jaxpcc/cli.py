@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -230,7 +231,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_envs:
-        list_envs()
+        try:
+            list_envs()
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (`--list-envs | head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if not args.env or not args.algo:
         parser.error("--env and --algo are required (or --list-envs)")
