@@ -45,7 +45,9 @@ def missing_extra(err: ImportError) -> Optional[MissingExtraError]:
     named = re.search(r"No module named '([^']+)'|import of (\S+) halted", str(err))
     name = getattr(err, "name", None) or (named.group(named.lastindex) if named else (str(err).split() or [""])[0])
     name = name.split(".")[0]
-    if name not in EXTRA_OF_MODULE:
+    by_lowercase = {module.lower(): module for module in EXTRA_OF_MODULE}  # gymnasium writes "MuJoCo is not installed"
+    if name.lower() not in by_lowercase:
         return None
+    name = by_lowercase[name.lower()]
     extra, what = EXTRA_OF_MODULE[name]
     return MissingExtraError(f"{what} needs the '{extra}' extra ({name} is not installed): {install_hint(extra)}")
