@@ -1,4 +1,4 @@
-"""The Python API: train a run, load its policy, act and evaluate, with no gin file needed.
+"""The Python API: train a run, load its policy (`jaxpcc.policy`), act and evaluate, with no gin file needed.
 
     import jaxpcc
     run = jaxpcc.train("Pendulum-v0", "sac", seed=1, num_epochs=5, batch_size=256)
@@ -18,17 +18,16 @@ agent.update(state, batch)` only the returned state may be read; the old one's a
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
-import re
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Optional, Sequence
 
-import gymnasium
-import numpy as np
+from jaxpcc.envs.user_modules import EnvSpec, env_id_of
+from jaxpcc.extras import extras_named
+from jaxpcc.policy import OPERATIVE_CONFIG, STARTING_CONFIG, Policy, load_policy
 
-EnvSpec = Union[str, Callable[[], gymnasium.Env]]
+__all__ = ["EnvSpec", "Policy", "Run", "configure", "env_id_of", "load_policy", "train"]
 
 # The gin name of each algorithm's config (its `@gin.configurable` name).
 GIN_NAME_OF_ALGO = {
@@ -45,47 +44,6 @@ GIN_NAME_OF_ALGO = {
 _ALIASES = {"hidden_sizes": "make_MLP.hidden_dimensions", "hidden_dimensions": "make_MLP.hidden_dimensions"}
 # Set by the training loop from the env; never a hyper-parameter.
 _NOT_OVERRIDABLE = {"obs_dim", "obs_shape", "action_dim", "augment"}
-OPERATIVE_CONFIG = "operative_config.gin"
-STARTING_CONFIG = "config.gin"
-
-
-def env_id_of(env: EnvSpec) -> str:
-    """A gymnasium id for `env`: a registered id, a `module:id` string, or a factory of envs.
-
-    A factory (a class or function returning a fresh `gymnasium.Env`) is registered under
-    '<its name>-v0', with the time limit of the env it builds; jaxpcc builds separate train and
-    test copies, which is why an env instance is not accepted.
-    """
-    from jaxpcc.envs import check_env_id, resolve_env_id
-
-    if isinstance(env, str):
-        check_env_id(env)
-        return resolve_env_id(env)
-    if isinstance(env, gymnasium.Env):
-        raise TypeError(
-            "pass a factory of envs (e.g. the env's class, or `lambda: MyEnv()`), not an env instance: "
-            "jaxpcc builds its own train and test copies"
-        )
-    if not callable(env):
-        raise TypeError(f"env must be an id, a 'module:id' string or a factory of envs, got {type(env).__name__}")
-    name = re.sub(r"[^\w.-]", "_", getattr(env, "__name__", type(env).__name__)).strip("_") or "env"
-    env_id = f"{name}-v0"
-    probe = env()
-    if not isinstance(probe, gymnasium.Env):
-        raise TypeError(f"env factory {name} returned a {type(probe).__name__}, not a gymnasium.Env")
-    steps = _time_limit(probe)
-    probe.close()
-    gymnasium.registry.pop(env_id, None)  # a new factory of the same name replaces the old one
-    gymnasium.register(id=env_id, entry_point=env, max_episode_steps=steps)
-    return env_id
-
-
-def _time_limit(env: gymnasium.Env) -> Optional[int]:
-    while env is not None:
-        if isinstance(env, gymnasium.wrappers.TimeLimit):
-            return int(env._max_episode_steps)
-        env = getattr(env, "env", None)
-    return None
 
 
 def configure(algo: str, config: Optional[str] = None, gin_params: Sequence[str] = (), **overrides) -> None:
@@ -151,7 +109,7 @@ class Run:
         with open(self.dir / "progress.csv", newline="") as f:
             return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
 
-    def policy(self) -> "Policy":
+    def policy(self) -> Policy:
         return load_policy(self.dir)
 
 
@@ -204,142 +162,3 @@ def train(
     logged = run.progress() if (folder / "progress.csv").is_file() else []
     # A run found finished trains nothing and returns only its counters: its last row says more.
     return dataclasses.replace(run, last_epoch=logged[-1]) if logged else run
-
-
-@contextlib.contextmanager
-def extras_named() -> Iterator[None]:
-    """An optional module's ImportError becomes a MissingExtraError naming the extra to install."""
-    from jaxpcc.extras import missing_extra
-
-    try:
-        yield
-    except ImportError as err:
-        missing = missing_extra(err)
-        if missing is None:
-            raise
-        raise missing from err
-
-
-def run_config(run_dir: str | Path) -> Path:
-    """The gin file a run was trained with: its operative config, or its starting one."""
-    for name in (OPERATIVE_CONFIG, STARTING_CONFIG):
-        path = Path(run_dir) / name
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"{run_dir} holds neither {OPERATIVE_CONFIG} nor {STARTING_CONFIG}; is it a jaxpcc run folder?")
-
-
-def parse_run_config(run_dir: str | Path, gin_params: Sequence[str] = ()) -> None:
-    """Clears gin and binds what `run_dir` was trained with (plus `gin_params`)."""
-    import gin
-
-    from jaxpcc import cli
-
-    cli.register_configurables()
-    gin.clear_config()
-    gin.parse_config_files_and_bindings([str(run_config(run_dir))], list(gin_params))
-
-
-class Policy:
-    """A trained policy: `act` on observations, `reset` between episodes, `evaluate` on an env.
-
-    Deterministic by default (the actor's mean action, squashed), as in the test episodes. A
-    recurrent policy carries its hidden state from one `act` to the next; call `reset()` at
-    every episode start (`evaluate` does).
-    """
-
-    def __init__(self, agent, state, env_id: str, run_dir: Optional[Path] = None, seed: int = 0):
-        import jax
-
-        from jaxpcc.train import policy_view
-
-        self.agent, self.env_id, self.run_dir = agent, env_id, run_dir
-        self.state = policy_view(agent, state)
-        self._key = jax.random.PRNGKey(seed)
-        self._calls = 0
-        self.carry = agent.initial_carry() if agent.is_recurrent else None
-
-    @property
-    def is_recurrent(self) -> bool:
-        return self.agent.is_recurrent
-
-    def make_env(self, seed: Optional[int] = None) -> gymnasium.Env:
-        """The run's env as jaxpcc builds it (actions in [-1, 1], as `act` returns them)."""
-        from jaxpcc.envs import make_env
-
-        return make_env(self.env_id, seed=seed)
-
-    def reset(self) -> None:
-        """Starts a new episode: a recurrent policy's hidden state goes back to zero."""
-        self.carry = self.agent.initial_carry() if self.agent.is_recurrent else None
-
-    def act(self, obs, deterministic: bool = True) -> np.ndarray:
-        """The action in [-1, 1]^A for one observation, for the env as `make_env` builds it.
-
-        Args:
-          obs: one observation, as the env returns it ([O] vectors, [C, H, W] uint8 images).
-          deterministic: False samples from the policy (exploration), with keys drawn in turn.
-        """
-        import jax
-
-        key = jax.random.fold_in(self._key, self._calls)
-        self._calls += 1
-        obs = np.asarray(obs)
-        if self.agent.is_recurrent:
-            action, self.carry = self.agent.act(self.state, self.carry, obs, key, deterministic=deterministic)
-        else:
-            action = self.agent.act(self.state, obs, key, deterministic=deterministic)
-        return np.asarray(action)
-
-    def evaluate(self, env: Optional[EnvSpec] = None, episodes: int = 10, seed: int = 0) -> dict:
-        """Deterministic episodes on `env` (default: the run's env), seeded seed, seed+1, ...
-
-        Returns:
-          {"mean_return", "std_return", "returns", "lengths"}.
-        """
-        import jax
-
-        from jaxpcc.envs import make_env
-        from jaxpcc.train import run_test_episodes
-
-        env_id = self.env_id if env is None else env_id_of(env)
-        test_env = make_env(env_id, seed=seed)
-        try:
-            lengths, returns = run_test_episodes(
-                test_env, self.agent, self.state, jax.random.PRNGKey(seed), [seed + i for i in range(episodes)]
-            )
-        finally:
-            test_env.close()
-        self.reset()
-        return {
-            "mean_return": float(np.mean(returns)),
-            "std_return": float(np.std(returns)),
-            "returns": returns,
-            "lengths": lengths,
-        }
-
-
-def load_policy(run_dir: str | Path, env: Optional[EnvSpec] = None) -> Policy:
-    """The policy saved in `run_dir`, built under the run's own gin config (no --config, no template).
-
-    Args:
-      run_dir: a run folder, as `Run.dir` or results/ENV/ALGO/RUN_ID.
-      env: the env to size the networks from, when the run's env id is not registered in this
-        process (a factory passed to `train`, or a `module:id` whose module is not imported yet).
-    """
-    import jax
-
-    from jaxpcc import checkpoint
-    from jaxpcc.train import POLICY_NAME, build_agent
-    from jaxpcc.train import load_policy as load_params
-
-    run_dir = Path(run_dir)
-    if not (run_dir / POLICY_NAME).is_file():
-        raise FileNotFoundError(f"no saved policy at {run_dir / POLICY_NAME}; train this run first")
-    meta = checkpoint.load(run_dir / POLICY_NAME)[1]
-    with extras_named():
-        env_id = env_id_of(env if env is not None else meta["env_id"])
-        parse_run_config(run_dir)
-        agent, _ = build_agent(env_id, meta["algo"])
-    state = load_params(run_dir, agent, agent.init(jax.random.PRNGKey(0)))
-    return Policy(agent, state, env_id, run_dir)

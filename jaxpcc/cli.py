@@ -195,7 +195,7 @@ def _bound_num_epochs() -> Optional[int]:
 
 def show(args: argparse.Namespace, env_id: str, run_dirs: list[Path], seeds: list[int]) -> None:
     """--render / --record: each run's policy under the run's own saved config (plus --gin_param)."""
-    from jaxpcc.api import parse_run_config
+    from jaxpcc.policy import parse_run_config
     from jaxpcc.visualize import visualize
 
     for run_id, run_dir, seed in zip(args.run_id, run_dirs, seeds):

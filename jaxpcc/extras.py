@@ -6,8 +6,9 @@ A missing one is reported as one line naming the extra to install, never as an i
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Optional
+from typing import Iterator, Optional
 
 # Top-level module -> (extra, what needs it).
 EXTRA_OF_MODULE: dict[str, tuple[str, str]] = {
@@ -51,3 +52,15 @@ def missing_extra(err: ImportError) -> Optional[MissingExtraError]:
     name = by_lowercase[name.lower()]
     extra, what = EXTRA_OF_MODULE[name]
     return MissingExtraError(f"{what} needs the '{extra}' extra ({name} is not installed): {install_hint(extra)}")
+
+
+@contextlib.contextmanager
+def extras_named() -> Iterator[None]:
+    """An optional module's ImportError becomes a MissingExtraError naming the extra to install."""
+    try:
+        yield
+    except ImportError as err:
+        missing = missing_extra(err)
+        if missing is None:
+            raise
+        raise missing from err
