@@ -1,19 +1,31 @@
-# Two commands set everything up: `make train` and `make test` build .venv from the pinned
-# requirements (and the Debian packages the envs need) when missing, then train / test.
+# Two commands set everything up: `make train` and `make test` build .venv when missing, then train / test.
+# `make train` installs the core package (Pendulum needs no simulator and no Debian package);
+# `make test` adds the 'dev' extra (every env and feature) and the Debian packages that offscreen
+# MuJoCo rendering needs. requirements.txt pins the tested versions of everything (a constraints file).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(VENV)/bin/pip install -q -c requirements.txt
 DEBIAN_PACKAGES := libosmesa6 libgl1 libglfw3 ffmpeg
 export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 
-.PHONY: train test test-fast venv system-deps bench bench-speed bench-gpu check-reference clean
+.PHONY: train test test-fast venv venv-core system-deps bench bench-speed bench-gpu check-reference clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
+
+$(VENV)/.core: $(VENV)/.created pyproject.toml requirements.txt
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created pyproject.toml requirements.txt
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@ $(VENV)/.core
+
+venv-core: $(VENV)/.core
 
 venv: $(VENV)/.installed
 
@@ -26,7 +38,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-train: venv system-deps
+train: venv-core
 	$(PY) main.py --env Pendulum-v0 --algo sac --run_id 1
 
 test: venv system-deps
@@ -38,10 +50,10 @@ test-fast: venv
 bench: venv
 	$(PY) benchmarks/pendulum.py
 
-# Speed against PyTorch (stable-baselines3; optional torch==2.13.0 from requirements-bench.txt).
+# Speed against PyTorch (stable-baselines3 and torch, the 'bench' extra, pinned in requirements-bench.txt).
 # REFERENCE=path/to/offpcc-checkout also times the reference library's own code.
 bench-speed: venv
-	$(PY) -m pip install -q -r requirements-bench.txt
+	$(PIP_INSTALL) -c requirements-bench.txt -e '.[bench]'
 	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
 	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
 	$(PY) benchmarks/recurrent_update_speed.py --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
@@ -49,7 +61,7 @@ bench-speed: venv
 # Every agent's update against the reference's own, gradient by gradient (REFERENCE=path required).
 check-reference: venv
 	@test -n "$(REFERENCE)" || { echo "usage: make check-reference REFERENCE=path/to/offpcc-checkout"; exit 2; }
-	$(PY) -m pip install -q -r requirements-bench.txt
+	$(PIP_INSTALL) -c requirements-bench.txt -e '.[bench]'
 	$(PY) benchmarks/reference_equivalence.py --reference $(REFERENCE)
 	$(PY) benchmarks/reference_equivalence.py --reference $(REFERENCE) --padded
 

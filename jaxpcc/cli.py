@@ -9,16 +9,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from jaxpcc import __version__
+from jaxpcc.paths import config_dir
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "configs"
-DEFAULT_CONFIG = "configs/default.gin"
-DEFAULT_RECURRENT_CONFIG = "configs/test/template_recurrent_100k.gin"
-DEFAULT_IMAGE_CONFIG = "configs/test/template_cnn.gin"
+CONFIG_DIR = config_dir()  # the checkout's configs/, or the installed package's copy of it
+DEFAULT_CONFIG = "default.gin"  # these three relative to CONFIG_DIR
+DEFAULT_RECURRENT_CONFIG = "test/template_recurrent_100k.gin"
+DEFAULT_IMAGE_CONFIG = "test/template_cnn.gin"
+
+# Listed by --help without importing the agents (a test keeps this in step with jaxpcc.agents.ALGOS).
+ALGO_SUMMARIES = {
+    "ddpg": "DDPG, deterministic actor, Gaussian exploration noise",
+    "td3": "TD3: DDPG with twin critics, target smoothing, delayed actor",
+    "sac": "SAC: stochastic actor, twin critics, learned temperature",
+    "rdpg": "recurrent DDPG: a recurrent summarizer reads the history",
+    "rtd3": "recurrent TD3",
+    "rsac": "recurrent SAC",
+    "rsac_s": "recurrent SAC, one summarizer shared by actor and critics",
+    "csac": "SAC from pixels (convolutional encoder, DrQ augmentation)",
+}
 
 
 class UserError(Exception):
@@ -26,27 +42,37 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    algos = "\n".join(f"  {name:8s} {summary}" for name, summary in ALGO_SUMMARIES.items())
     parser = argparse.ArgumentParser(
-        prog="main.py",
-        description="Train, resume, render or record off-policy agents (DDPG, TD3, SAC and their variants).",
+        prog="jaxpcc",
+        description=f"jaxpcc {__version__}: train, resume, render or record off-policy agents (DDPG, TD3, SAC and their variants).",
+        epilog=f"algorithms (--algo):\n{algos}\n\n`jaxpcc ...`, `python -m jaxpcc ...` and `python main.py ...` are the same command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--env", help="environment id, e.g. Pendulum-v0 (see --list-envs)")
-    parser.add_argument("--algo", help="algorithm: ddpg, td3, sac, ...")
-    parser.add_argument("--config", help=f"gin file (default {DEFAULT_CONFIG}); relative to the cwd, the repo or configs/")
+    parser.add_argument("--version", action="version", version=f"jaxpcc {__version__}")
+    parser.add_argument(
+        "--env", help="environment id, e.g. Pendulum-v0 (see --list-envs), or module:id for an env your module registers"
+    )
+    parser.add_argument("--algo", help=f"algorithm: {', '.join(ALGO_SUMMARIES)} (listed below)")
+    parser.add_argument("--config", help=f"gin file (default {DEFAULT_CONFIG}); relative to the cwd or to jaxpcc's configs/")
     parser.add_argument("--run_id", type=int, nargs="+", default=[1], help="one or more run ids, run one after another")
     parser.add_argument(
         "--vectorized", action="store_true",
         help="train all --run_id seeds together in one process (vmapped), each with its own envs, buffer and files",
     )
     parser.add_argument("--seed_offset", type=int, default=0, help="seed = run_id + seed_offset")
-    parser.add_argument("--gin_param", action="append", default=[], help="extra gin binding, e.g. 'train.num_epochs=2'")
+    parser.add_argument(
+        "--gin_param", action="extend", nargs="+", default=[],
+        help="extra gin bindings, e.g. --gin_param train.num_epochs=2 SAC.lr=1e-3 (the flag may also repeat)",
+    )
+    parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files beside progress.csv")
     parser.add_argument("--results_dir", default="results", help="runs go to RESULTS_DIR/ENV/ALGO/RUN_ID")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--render", action="store_true", help="reload the saved policy and show test episodes")
     mode.add_argument("--record", action="store_true", help="reload the saved policy and write videos of test episodes")
     parser.add_argument("--episodes", type=int, default=10, help="episodes for --render/--record")
     parser.add_argument("--list-envs", action="store_true", help="print every environment id and exit")
-    parser.add_argument("--quiet", action="store_true", help="no console output while training")
+    parser.add_argument("--quiet", action="store_true", help="no console output while training (the run header still prints)")
     parser.add_argument(
         "--accept_change", action="append", default=[], metavar="SETTING",
         help="let a resumed run continue with a changed setting, e.g. train.num_epochs (recorded in its history)",
@@ -55,12 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(path: Optional[str], algo: str) -> Path:
-    """Finds the gin file as given, relative to the repository root, or relative to configs/."""
+    """Finds the gin file as given, relative to the repository root, or relative to configs/.
+
+    A leading "configs/" also resolves in an installed copy, where configs/ lives in the package.
+    """
     if path is None:
         from jaxpcc.agents import RECURRENT_ALGOS, IMAGE_ALGOS
 
         path = DEFAULT_RECURRENT_CONFIG if algo in RECURRENT_ALGOS else DEFAULT_IMAGE_CONFIG if algo in IMAGE_ALGOS else DEFAULT_CONFIG
-    candidates = [Path(path), REPO_ROOT / path, CONFIG_DIR / path]
+    inside = path[len("configs/"):] if path.startswith("configs/") else path
+    candidates = list(dict.fromkeys([Path(path), REPO_ROOT / path, CONFIG_DIR / inside]))
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
@@ -85,14 +115,17 @@ def check_algo(algo: str, env_id: str) -> None:
         raise UserError(f"'{algo}' needs image observations, and '{env_id}' has vectors; use an '-img-' env or a vector algorithm")
 
 
-def parse_gin(config: Path, bindings: Sequence[str]) -> None:
-    import gin
-
-    # Registers every configurable name before parsing.
+def register_configurables() -> None:
+    """Imports every module with a gin configurable, so that any binding can be parsed."""
     import jaxpcc.agents  # noqa: F401
     import jaxpcc.replay  # noqa: F401
     import jaxpcc.train  # noqa: F401
 
+
+def parse_gin(config: Path, bindings: Sequence[str]) -> None:
+    import gin
+
+    register_configurables()
     gin.clear_config()
     try:
         gin.parse_config_files_and_bindings([str(config)], list(bindings))
@@ -113,37 +146,43 @@ def list_envs() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from jaxpcc.envs import UnknownEnvError, check_env_id
+    from jaxpcc.agents import IMAGE_ALGOS
+    from jaxpcc.envs import EnvModuleError, UnknownEnvError, UnsuitableEnvError, check_env_id, check_trainable, resolve_env_id
 
     try:
         check_env_id(args.env)
-    except UnknownEnvError as err:
+        env_id = resolve_env_id(args.env)  # a module:id env is known by its id once its module is imported
+    except (UnknownEnvError, EnvModuleError) as err:
         raise UserError(str(err)) from err
-    check_algo(args.algo, args.env)
+    check_algo(args.algo, env_id)
+    try:
+        check_trainable(env_id, args.algo in IMAGE_ALGOS)
+    except UnsuitableEnvError as err:
+        raise UserError(str(err)) from err
     check_counts(args)
     config = resolve_config(args.config, args.algo)
-    parse_gin(config, args.gin_param)
+    parse_gin(config, args.gin_param + (["tensorboard.enabled=True"] if args.tensorboard else []))
 
+    from jaxpcc.run_header import header
     from jaxpcc.train import train, train_vectorized
-    from jaxpcc.visualize import visualize
 
     rel_config = config.relative_to(CONFIG_DIR) if config.is_relative_to(CONFIG_DIR) else config.name
-    group = f"{args.env} {args.algo} {rel_config} (jaxpcc)"
-    run_dirs = [Path(args.results_dir) / args.env / args.algo / str(run_id) for run_id in args.run_id]
+    group = f"{env_id} {args.algo} {rel_config} (jaxpcc)"
+    run_dirs = [Path(args.results_dir) / env_id / args.algo / str(run_id) for run_id in args.run_id]
     seeds = [run_id + args.seed_offset for run_id in args.run_id]
     with user_errors():
         if args.render or args.record:
-            for run_id, run_dir, seed in zip(args.run_id, run_dirs, seeds):
-                lengths, returns = visualize(args.env, args.algo, run_dir, "render" if args.render else "record", args.episodes, seed)
-                print(f"run {run_id}: returns {[round(r, 2) for r in returns]}")
-                print(f"run {run_id}: lengths {lengths}")
+            show(args, env_id, run_dirs, seeds)
             return
         accept = args.accept_change
+        num_epochs = _bound_num_epochs()
+        for run_dir, seed in zip(run_dirs, seeds):
+            print(header(env_id, args.algo, seed, str(rel_config), run_dir, num_epochs), flush=True)
         if args.vectorized and len(run_dirs) > 1:
-            train_vectorized(args.env, args.algo, run_dirs, seeds, quiet=args.quiet, wandb_group=group, accept_change=accept)
+            train_vectorized(env_id, args.algo, run_dirs, seeds, quiet=args.quiet, wandb_group=group, accept_change=accept)
         else:
             for run_dir, seed in zip(run_dirs, seeds):
-                train(env_id=args.env, algo=args.algo, run_dir=run_dir, seed=seed, quiet=args.quiet, wandb_group=group, accept_change=accept)
+                train(env_id=env_id, algo=args.algo, run_dir=run_dir, seed=seed, quiet=args.quiet, wandb_group=group, accept_change=accept)
 
 
 def check_counts(args: argparse.Namespace) -> None:
@@ -168,6 +207,32 @@ def one_line(err: BaseException) -> str:
     while _GIN_SUFFIX.search(text):
         text = _GIN_SUFFIX.sub("", text)
     return " ".join(text.split())
+
+
+def _bound_num_epochs() -> Optional[int]:
+    import gin
+
+    value = gin.get_bindings("train").get("num_epochs")  # macros resolved
+    return int(value) if isinstance(value, int) else None
+
+
+def show(args: argparse.Namespace, env_id: str, run_dirs: list[Path], seeds: list[int]) -> None:
+    """--render / --record: each run's policy under the run's own saved config (plus --gin_param)."""
+    from jaxpcc.policy import parse_run_config
+    from jaxpcc.visualize import visualize
+
+    for run_id, run_dir, seed in zip(args.run_id, run_dirs, seeds):
+        if (run_dir / "operative_config.gin").is_file() or (run_dir / "config.gin").is_file():
+            try:
+                parse_run_config(run_dir, args.gin_param)
+            except (ValueError, KeyError, SyntaxError, IOError) as err:
+                raise UserError(f"cannot read {run_dir}'s saved config: {err}") from err
+        lengths, returns = visualize(
+            env_id, args.algo, run_dir, "render" if args.render else "record", args.episodes, seed,
+            on_video=lambda path: print(f"run {run_id}: video {path}"),
+        )
+        print(f"run {run_id}: returns {[round(r, 2) for r in returns]}")
+        print(f"run {run_id}: lengths {lengths}")
 
 
 @contextlib.contextmanager
@@ -198,7 +263,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_envs:
-        list_envs()
+        try:
+            list_envs()
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (`--list-envs | head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if not args.env or not args.algo:
         parser.error("--env and --algo are required (or --list-envs)")
@@ -215,6 +284,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except DivergedError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 3
+    except ImportError as err:
+        from jaxpcc.extras import missing_extra
+
+        missing = missing_extra(err)
+        if missing is None:
+            raise
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
         return 130

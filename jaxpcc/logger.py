@@ -1,4 +1,4 @@
-"""Where training statistics go: a progress bar and epoch table, a CSV file, and wandb.
+"""Where training statistics go: a progress bar and epoch table, a CSV file, TensorBoard, and wandb.
 
 Statistic names are the reference's ("Episode Return (Test)", "(qfunc) Q1 pred", ...).
 """
@@ -14,6 +14,8 @@ from typing import Mapping, Optional, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from jaxpcc.tensorboard_log import TensorBoardLog, tensorboard_enabled
 
 CSV_NAME = "progress.csv"
 BASE_COLUMNS = (
@@ -125,7 +127,7 @@ def _whole(row: Mapping, header) -> bool:
 
 
 class RunLogger:
-    """Console (progress bar + a table per epoch), CSV always, wandb when configured.
+    """Console (progress bar + a table per epoch), CSV always, TensorBoard and wandb when configured.
 
     Args:
       run_dir: results/ENV/ALGO/RUN_ID.
@@ -162,6 +164,7 @@ class RunLogger:
         )
         self.task = self.progress.add_task(wandb_name or "steps", total=total_steps, completed=start_step)
         self.progress.start()
+        self.tensorboard = TensorBoardLog(run_dir, start_step) if tensorboard_enabled() else None
         self.wandb_run = None
         settings = wandb_settings()
         if settings is not None:
@@ -188,6 +191,8 @@ class RunLogger:
 
     def log_epoch(self, row: Mapping[str, float], num_epochs: int) -> None:
         # The CSV row last: a rerun replays a committed epoch's row everywhere when the CSV lacks it.
+        if self.tensorboard is not None:
+            self.tensorboard.write(row)
         if self.wandb_run is not None:
             self.wandb_run.log({k: v for k, v in row.items() if _finite(v)}, step=int(row["Timesteps"]))
         self.csv.write(row)
@@ -200,6 +205,9 @@ class RunLogger:
 
     def close(self) -> None:
         self.progress.stop()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None
         if self.wandb_run is not None:
             self.wandb_run.finish()
             self.wandb_run = None

@@ -9,8 +9,9 @@ agent sees: its stacked frames side by side, oldest first (`episode_N_agent_view
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal, Optional
 
 import gymnasium
 import imageio.v2 as imageio
@@ -24,6 +25,13 @@ from jaxpcc.train import POLICY_NAME, load_policy, run_test_episodes
 
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def headless_sdl() -> None:
+    """Off-screen frames need no window system: SDL (under pygame) gets its dummy drivers, so it
+    does not warn on stderr that XDG_RUNTIME_DIR is unset. A user's own SDL settings are kept."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 class ObservationLog(gymnasium.Wrapper):
@@ -62,7 +70,12 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
     """mp4 through imageio-ffmpeg; a gif when no ffmpeg writer is available."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        imageio.mimwrite(path.with_suffix(".mp4"), frames, fps=fps, macro_block_size=1)
+        with warnings.catch_warnings():
+            # imageio-ffmpeg starts ffmpeg as a subprocess (fork, then exec at once); JAX's warning
+            # that forking a multithreaded process may deadlock concerns children that go on
+            # running Python, not this one.
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+            imageio.mimwrite(path.with_suffix(".mp4"), frames, fps=fps, macro_block_size=1)
         return path.with_suffix(".mp4")
     except (ImportError, ValueError, RuntimeError, OSError):
         imageio.mimwrite(path.with_suffix(".gif"), frames, duration=1.0 / fps)
@@ -76,15 +89,20 @@ def visualize(
     mode: Literal["render", "record"],
     num_episodes: int = 10,
     seed: int = 0,
+    on_video: Optional[Callable[[Path], None]] = None,
 ) -> tuple[list[int], list[float]]:
     """Runs `num_episodes` deterministic episodes of the policy saved in `run_dir`.
 
-    Returns their lengths and returns; with mode="record", videos land in run_dir/videos/.
+    Returns their lengths and returns; with mode="record", videos land in run_dir/videos/ and
+    `on_video(path)` hears of each one written. The agent is built under the current gin config
+    (the command line parses the run's own saved config first).
     """
     policy_path = Path(run_dir) / POLICY_NAME
     if not policy_path.exists():
         raise FileNotFoundError(f"no saved policy at {policy_path}; train this run first")
     render_mode = "human" if mode == "render" and has_display() else "rgb_array"
+    if render_mode == "rgb_array":
+        headless_sdl()
     env = ObservationLog(make_env(env_id, seed=seed, render_mode=render_mode))
     image_obs = len(env.observation_space.shape) == 3
     agent = make_agent(algo, env.observation_space.shape, env.action_space.shape[0])
@@ -107,10 +125,14 @@ def visualize(
         ep_len, ep_ret = run_test_episodes(env, agent, state, jax.random.PRNGKey(seed), [seed + i], on_step)
         lengths += ep_len
         returns += ep_ret
+        written = []
         if mode == "record" and frames:
-            write_video(Path(run_dir) / "videos" / f"episode_{i}", frames)
+            written.append(write_video(Path(run_dir) / "videos" / f"episode_{i}", frames))
         if mode == "record" and views:
-            write_video(Path(run_dir) / "videos" / f"episode_{i}_agent_view", views)
+            written.append(write_video(Path(run_dir) / "videos" / f"episode_{i}_agent_view", views))
+        for path in written:
+            if on_video is not None:
+                on_video(path)
     env.close()
     if mode == "render" and render_mode != "human":
         print("no display found: frames were rendered off-screen; use --record to save videos")

@@ -57,7 +57,7 @@ def test_unbound_required_parameter_is_named(capsys, tmp_path):
 
 def test_config_resolves_relative_to_configs_dir():
     assert cli.resolve_config("test/template_short.gin", "sac") == cli.CONFIG_DIR / "test" / "template_short.gin"
-    assert cli.resolve_config(None, "sac") == cli.REPO_ROOT / cli.DEFAULT_CONFIG
+    assert cli.resolve_config(None, "sac") == cli.CONFIG_DIR / cli.DEFAULT_CONFIG
 
 
 def test_corrupt_checkpoint_is_refused_not_overwritten(capsys, tmp_path):

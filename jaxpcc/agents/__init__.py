@@ -33,7 +33,8 @@ def make_agent(algo: str, obs_shape: int | Sequence[int], action_dim: int, **ove
     """The agent registered as `algo`, with the gin-configured MLP widths.
 
     `obs_shape` is the env's observation shape (or already its flat size): image algorithms
-    receive it as (C, H, W), the others as the flat size.
+    receive it as (C, H, W), the others as the flat size. Keyword `overrides` set fields of the
+    algorithm's config (`lr=1e-3`, `hidden_sizes=(64, 64)`) above their gin bindings.
     """
     if algo not in ALGOS:
         raise ValueError(f"unknown algo '{algo}'; valid: {', '.join(sorted(ALGOS))}")
@@ -43,7 +44,8 @@ def make_agent(algo: str, obs_shape: int | Sequence[int], action_dim: int, **ove
         obs = tuple(int(d) for d in obs_shape)
     else:
         obs = int(np.prod(obs_shape))
-    return ALGOS[algo](obs, action_dim, mlp_hidden_sizes(), **overrides)
+    hidden_sizes = tuple(overrides.pop("hidden_sizes", None) or mlp_hidden_sizes())
+    return ALGOS[algo](obs, action_dim, hidden_sizes, **overrides)
 
 
 __all__ = ["ALGOS", "IMAGE_ALGOS", "RECURRENT_ALGOS", "VECTOR_ALGOS", "Agent", "make_agent"]

@@ -17,6 +17,8 @@ import numpy as np
 from gymnasium.wrappers import HumanRendering, RescaleAction, TimeLimit
 
 from jaxpcc.envs import domains  # registers the custom ids
+from jaxpcc.envs.suitability import check_spaces
+from jaxpcc.envs.user_modules import resolve_env_id
 
 # gymnasium warnings that every make of a reference id would repeat and that say nothing new:
 # the reference's ids are older versions of gymnasium ones ("Pendulum-v0 is out of date"),
@@ -56,7 +58,11 @@ def close_matches(env_id: str, n: int = 5) -> list[str]:
 
 
 def check_env_id(env_id: str) -> None:
-    """Raises UnknownEnvError, naming close matches, for an id nobody registered."""
+    """Raises UnknownEnvError, naming close matches, for an id nobody registered.
+
+    A `module:id` id imports its module first (see `user_modules`).
+    """
+    env_id = resolve_env_id(env_id)
     if env_id in gymnasium.registry:
         return
     matches = close_matches(env_id)
@@ -71,7 +77,7 @@ def is_image_env(env_id: str) -> bool:
 
     Exact for every jaxpcc-registered id; other gymnasium ids count as vector envs.
     """
-    entry = domains.ENTRY_BY_ID.get(env_id)
+    entry = domains.ENTRY_BY_ID.get(resolve_env_id(env_id))
     return entry is not None and entry.is_image
 
 
@@ -99,6 +105,7 @@ def make_env(env_id: str, seed: Optional[int] = None, render_mode: Optional[str]
       render_mode: passed to gymnasium ("rgb_array" for recording, "human" for a window).
     """
     check_env_id(env_id)
+    env_id = resolve_env_id(env_id)
     with _quiet_gymnasium():
         env, show_window = _make_with_render_mode(env_id, render_mode)
         max_steps = env.spec.max_episode_steps if env.spec is not None else None
@@ -117,6 +124,23 @@ def make_env(env_id: str, seed: Optional[int] = None, render_mode: Optional[str]
         env.action_space.seed(seed)
         env.observation_space.seed(seed)
     return env
+
+
+def check_trainable(env_id: str, image_algo: bool) -> None:
+    """Builds `env_id` as registered and refuses it (UnsuitableEnvError) when no such agent can train it.
+
+    jaxpcc's own ids are known to fit and are not built here.
+    """
+    check_env_id(env_id)
+    env_id = resolve_env_id(env_id)
+    if env_id in domains.ENTRY_BY_ID:
+        return
+    with _quiet_gymnasium():
+        env = gymnasium.make(env_id)
+    try:
+        check_spaces(env_id, env.observation_space, env.action_space, image_algo)
+    finally:
+        env.close()
 
 
 def max_episode_steps(env: gymnasium.Env) -> int:
