@@ -88,9 +88,11 @@ def parse_gin(config: Path, bindings: Sequence[str]) -> None:
     import jaxpcc.replay  # noqa: F401
     import jaxpcc.train  # noqa: F401
 
+    from jaxpcc.gin_names import parse_config_file_and_bindings
+
     gin.clear_config()
     try:
-        gin.parse_config_files_and_bindings([str(config)], list(bindings))
+        parse_config_file_and_bindings(config, bindings)  # reads the reference's module-prefixed names too
     except (ValueError, KeyError, SyntaxError, IOError) as err:
         raise UserError(f"bad gin configuration ({config.name} + --gin_param): {err}") from err
 
@@ -162,6 +164,11 @@ def user_errors():
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["grid"]:  # experiment grids: python main.py grid run|report FILE
+        from jaxpcc.grid.cli import main as grid_main
+
+        return grid_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_envs:
