@@ -104,3 +104,13 @@ def load(path: str | os.PathLike) -> tuple[dict[str, dict[str, np.ndarray]], dic
         group, _, key = name.partition("/")
         groups.setdefault(group, {})[key] = arr
     return groups, meta
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """A checkpoint's metadata record alone (an npz member is read only when asked for), for tools
+    that need a run's progress without loading its arrays; raises CheckpointError if unusable."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            return json.loads(data[_META_KEY].tobytes().decode())
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"checkpoint {path} has no readable metadata record ({err})") from err
