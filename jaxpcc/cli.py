@@ -169,6 +169,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from jaxpcc.grid.cli import main as grid_main
 
         return grid_main(argv[1:])
+    if argv[:1] == ["sb3"]:  # stable-baselines3 from the same configs: python main.py sb3 --env --algo --config
+        from jaxpcc.sb3 import main as sb3_main
+
+        return sb3_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_envs:

@@ -28,6 +28,7 @@ from jaxpcc.grid.spec import RunSpec
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 POLL_SECONDS = 0.5
+END_MARK = "==> grid: end,"  # a run's last log line: its exit status and wall time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,18 +99,20 @@ def run_all(runs: Sequence[RunSpec], results_dir: Path, slots: Sequence[Slot], p
     """
     pending = collections.deque(runs)
     free = list(slots)
-    active: dict[subprocess.Popen, tuple[RunSpec, Slot]] = {}
+    active: dict[subprocess.Popen, tuple[RunSpec, Slot, float]] = {}
     all_ok = True
     try:
         while pending or active:
             while pending and free:
                 run, slot = pending.popleft(), free.pop(0)
-                active[start(run, results_dir, slot)] = (run, slot)
+                active[start(run, results_dir, slot)] = (run, slot, time.monotonic())
                 progress.started(run, slot.name)
             time.sleep(POLL_SECONDS)
             for proc in [p for p in active if p.poll() is not None]:
-                run, slot = active.pop(proc)
+                run, slot, started = active.pop(proc)
                 free.append(slot)
+                with open(log_path(results_dir, run), "a") as f:
+                    f.write(f"{END_MARK} exit status {proc.returncode} after {time.monotonic() - started:.1f} s\n")
                 all_ok &= proc.returncode == 0
                 progress.ended(run, proc.returncode == 0, log_path(results_dir, run), f"exit status {proc.returncode}")
             progress.poll()

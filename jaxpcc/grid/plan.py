@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN = REPO_ROOT / "main.py"
 CHECKPOINT_NAME = "checkpoint.npz"  # the name jaxpcc.train gives a run's checkpoint
 LOG_NAME = "grid.log"  # a grid run's stdout and stderr, beside its progress.csv
-SB3_PREFIX = "sb3-"  # algo names run by the SB3 backend (jaxpcc.sb3), e.g. sb3-sac
+SB3_PREFIX = "sb3-"  # algo names run by the SB3 backend (`main.py sb3`, jaxpcc.sb3), e.g. sb3-sac
 
 # Default env steps per second of one worker for the --dry-run time estimate, measured on the
 # 2-core CPU (README: SAC 81-150 steps/s on Pendulum; RSAC at the reference's size about 2
@@ -90,7 +90,7 @@ def command(run: RunSpec, results_dir: Path, python: Optional[str] = None) -> li
     """The run's own command line: `main.py --env --algo --config --run_id`, or the SB3 backend's."""
     python = python or sys.executable
     if run.algo.startswith(SB3_PREFIX):
-        head = [python, "-m", "jaxpcc.sb3", "--algo", run.algo.removeprefix(SB3_PREFIX)]
+        head = [python, str(MAIN), "sb3", "--algo", run.algo.removeprefix(SB3_PREFIX)]
     else:
         head = [python, str(MAIN), "--algo", run.algo]
     argv = head + ["--env", run.env, "--config", run.config, "--run_id", str(run.run_id),

@@ -53,13 +53,24 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values))
 
 
+def is_finished(results_dir: Path, run: RunSpec, budget: Budget) -> bool:
+    """The checkpoint decides; without one (progress.csv files copied out of a results tree, as in
+    docs/), a run is finished when its progress.csv has the last epoch's row."""
+    status = run_status(results_dir, run, budget)
+    folder = run_dir(results_dir, run)
+    if status.state != "waiting" or not (folder / "progress.csv").exists():
+        return status.state == "finished"
+    _, epochs = read_curve(folder / "progress.csv", "Epoch")
+    return len(epochs) > 0 and int(epochs[-1]) >= budget.num_epochs
+
+
 def collect(grid: Grid, results_dir: Path, budgets: dict[RunSpec, Budget], stat: str = DEFAULT_STAT) -> list[Cell]:
     cells: dict[tuple[str, str], Cell] = {}
     for run in grid.runs:
         cell = cells.setdefault((run.env, run.algo), Cell(run.env, run.algo, [], [], 0, []))
         cell.runs.append(run)
-        cell.finished += run_status(results_dir, run, budgets[run]).state == "finished"
         path = run_dir(results_dir, run) / "progress.csv"
+        cell.finished += is_finished(results_dir, run, budgets[run])
         steps, values = read_curve(path, stat) if path.exists() else (np.zeros(0, int), np.zeros(0))
         cell.steps.append(int(steps[-1]) if len(steps) else 0)
         if len(steps):
