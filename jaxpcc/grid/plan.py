@@ -62,9 +62,11 @@ def read_budgets(runs: Sequence[RunSpec]) -> dict[RunSpec, Budget]:
     """Each run's epochs, steps per epoch and update_after, from its config and gin params."""
     queries = sorted({(r.config, r.gin_params) for r in runs})
     payload = json.dumps([[config, list(params)] for config, params in queries])
+    # In the caller's directory, as the runs themselves: configs resolve as they will for them.
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     proc = subprocess.run(
         [sys.executable, "-m", "jaxpcc.grid.budget"], input=payload, capture_output=True, text=True,
-        cwd=REPO_ROOT, env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": path},
     )
     if proc.returncode == 2:
         raise GridError(proc.stderr.strip().splitlines()[-1].removeprefix("error: "))
