@@ -89,3 +89,29 @@ def test_report_command_on_a_partial_grid(tmp_path, capsys):
     md = (tmp_path / "r" / "synthetic.md").read_text()
     assert "| envA | sac | 0/2* | 3,000 |" in md and "| envB | sac | 0/1* | 3,000 |" in md
     assert str(tmp_path / "r" / "synthetic.png") in capsys.readouterr().out
+
+
+def test_progress_counts_steps_and_failed_logs(tmp_path):
+    from rich.console import Console
+
+    from jaxpcc.grid.plan import RunStatus
+    from jaxpcc.grid.progress import GridProgress, steps_reached
+
+    grid, results, budgets = synthetic(tmp_path)
+    statuses = {run: RunStatus("waiting") for run in grid.runs}
+    statuses[grid.runs[0]] = RunStatus("finished", 3, 3000)
+    console = Console(file=open(tmp_path / "out.txt", "w"), width=200)
+    progress = GridProgress(results, budgets, statuses, detail=True, console=console)
+    assert steps_reached(results / "envA" / "sac" / "2" / "progress.csv") == 3000
+    progress.started(grid.runs[1], "cpu 1")  # envA sac 2: 3000 steps already logged
+    progress.started(grid.runs[2], "cpu 0")  # envA td3 1: 1000
+    progress.poll()
+    progress.ended(grid.runs[2], False, tmp_path / "td3.log", "exit status 1")
+    assert progress.counts() == {"done": 1, "running": 1, "failed": 1, "waiting": 2}
+    # Left: the running and waiting runs' budgets less their steps: (3000 - 3000) + 3000 + 3000.
+    assert "1 done, 1 running, 1 failed, 2 waiting" in progress.summary() and "6,000 steps left" in progress.summary()
+    assert [line.plain.split() for line in progress.render().renderables[1:]] == [["envA", "sac", "2", "3,000/3,000", "steps"]]
+    progress.__exit__(None, None, None)
+    console.file.close()
+    text = (tmp_path / "out.txt").read_text()
+    assert "start   envA sac 2 on cpu 1" in text and f"FAILED  envA td3 1 (exit status 1); log: {tmp_path / 'td3.log'}" in text

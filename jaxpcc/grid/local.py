@@ -119,10 +119,12 @@ def run_all(runs: Sequence[RunSpec], results_dir: Path, slots: Sequence[Slot], p
     except KeyboardInterrupt:
         for proc in active:
             proc.send_signal(signal.SIGINT)
-        for proc in active:
+        for proc, (run, _, started) in active.items():
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            with open(log_path(results_dir, run), "a") as f:
+                f.write(f"{END_MARK} interrupted after {time.monotonic() - started:.1f} s\n")
         raise
     return all_ok
