@@ -1,6 +1,6 @@
 # Two commands set everything up: `make train` and `make test` build .venv when missing, then train / test.
 # `make train` installs the core package (Pendulum needs no simulator and no Debian package);
-# `make test` adds the 'dev' extra (every env and feature) and the Debian packages that offscreen
+# `make test` adds the 'dev', 'cluster' and 'bench' extras (every env and feature, Ray, torch and SB3) and the Debian packages that offscreen
 # MuJoCo rendering needs. requirements.txt pins the tested versions of everything (a constraints file).
 PYTHON ?= python3
 VENV := .venv
@@ -22,7 +22,7 @@ $(VENV)/.core: $(VENV)/.created pyproject.toml requirements.txt
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.created pyproject.toml requirements.txt
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev,cluster,bench]'
 	touch $@ $(VENV)/.core
 
 venv-core: $(VENV)/.core

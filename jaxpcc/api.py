@@ -23,6 +23,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from jaxpcc import gin_names
 from jaxpcc.envs.user_modules import EnvSpec, env_id_of
 from jaxpcc.extras import extras_named
 from jaxpcc.policy import OPERATIVE_CONFIG, STARTING_CONFIG, Policy, load_policy
@@ -67,7 +68,7 @@ def configure(algo: str, config: Optional[str] = None, gin_params: Sequence[str]
         raise FileNotFoundError(str(err)) from err
     cli.register_configurables()
     gin.clear_config()
-    gin.parse_config_files_and_bindings([str(path)], list(gin_params), finalize_config=False)
+    gin_names.parse_config_file_and_bindings(path, gin_params, finalize=False)  # the reference's names too
     buffer = "RecurrentReplayBuffer" if algo in RECURRENT_ALGOS else "ReplayBuffer"
     selectors = ["train", "make_MLP", GIN_NAME_OF_ALGO[algo], buffer, "Summarizer"]
     for name, value in overrides.items():

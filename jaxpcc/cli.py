@@ -125,10 +125,12 @@ def register_configurables() -> None:
 def parse_gin(config: Path, bindings: Sequence[str]) -> None:
     import gin
 
+    from jaxpcc.gin_names import parse_config_file_and_bindings
+
     register_configurables()
     gin.clear_config()
     try:
-        gin.parse_config_files_and_bindings([str(config)], list(bindings))
+        parse_config_file_and_bindings(config, bindings)  # reads the reference's module-prefixed names too
     except (ValueError, KeyError, SyntaxError, IOError) as err:
         raise UserError(f"bad gin configuration ({config.name} + --gin_param): {err}") from err
 
@@ -260,6 +262,15 @@ def user_errors():
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["grid"]:  # experiment grids: python main.py grid run|report FILE
+        from jaxpcc.grid.cli import main as grid_main
+
+        return grid_main(argv[1:])
+    if argv[:1] == ["sb3"]:  # stable-baselines3 from the same configs: python main.py sb3 --env --algo --config
+        from jaxpcc.sb3 import main as sb3_main
+
+        return sb3_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_envs:

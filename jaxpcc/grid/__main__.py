@@ -1,0 +1,5 @@
+import sys
+
+from jaxpcc.grid.cli import main
+
+sys.exit(main())
