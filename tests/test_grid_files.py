@@ -109,3 +109,11 @@ def test_a_bad_config_in_a_grid_is_refused_before_anything_runs(tmp_path, capsys
     assert main(["run", str(path), "--results_dir", str(tmp_path / "r")]) == 2
     assert "config 'configs/nope.gin' not found" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_shipped_grid_is_found_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for given in ("grids/report-pendulum.toml", "configs/grids/report-pendulum.toml"):
+        assert load_grid(given).runs == load_grid(GRIDS / "report-pendulum.toml").runs
+    with pytest.raises(GridError, match="not found"):
+        load_grid("grids/no-such-grid.toml")

@@ -115,3 +115,19 @@ def test_progress_counts_steps_and_failed_logs(tmp_path):
     console.file.close()
     text = (tmp_path / "out.txt").read_text()
     assert "start   envA sac 2 on cpu 1" in text and f"FAILED  envA td3 1 (exit status 1); log: {tmp_path / 'td3.log'}" in text
+
+
+def test_the_committed_report_comes_back_from_its_committed_runs(tmp_path):
+    """docs/reproduce's table is what the report command makes of the progress.csv files beside it
+    (the runs finished: 'finished' is read from the logged epochs, the checkpoints not being committed)."""
+    from jaxpcc.grid.cli import main
+
+    measured = Path(__file__).resolve().parent.parent / "docs" / "reproduce"
+    out = tmp_path / "report"
+    argv = ["report", str(measured / "report-pendulum-reduced.toml"),
+            "--results_dir", str(measured / "report-pendulum-reduced" / "runs"), "--out", str(out)]
+    assert main(argv) == 0
+    for suffix in (".md", ".csv"):
+        name = "report-pendulum-reduced" + suffix
+        assert (out / name).read_text() == (measured / "report-pendulum-reduced" / name).read_text()
+    assert (out / "report-pendulum-reduced.png").stat().st_size > 0 and (out / "report-pendulum-reduced.svg").stat().st_size > 0

@@ -20,6 +20,7 @@ import dataclasses
 import itertools
 import tomllib
 from pathlib import Path
+from jaxpcc.paths import config_dir
 
 GRID_KEYS = {"name", "description", "gin_params", "runs"}
 ENTRY_KEYS = {"env", "algo", "config", "run_ids", "gin_params"}
@@ -63,9 +64,20 @@ def _strings(value, what: str, where: str) -> list[str]:
     return values
 
 
+def find_grid(path: str | Path) -> Path:
+    """The grid file as given, or among jaxpcc's configs (`grids/report-pendulum.toml`, with or
+    without a leading `configs/`), so the shipped grids run from any folder and an installed copy."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    inside = Path(*path.parts[1:]) if path.parts[:1] == ("configs",) else path
+    shipped = config_dir() / inside
+    return shipped if shipped.is_file() else path
+
+
 def load_grid(path: str | Path) -> Grid:
     """Reads and checks a grid file; every problem is a GridError naming the file and entry."""
-    path = Path(path)
+    path = find_grid(path)
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as err:
