@@ -246,6 +246,16 @@ def trained_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_the_policy_learns_from_pixels(tmp_path):
+    """The policy heads for the centre. Mean test return (5 episodes of 25 steps): a random policy
+    -19.9, standing still -19.3, straight to the centre -0.76 (measured over 200 episodes each).
+    This 1600-step run (seed 1) reaches -4.5 at its last epoch (-7.7 one epoch earlier)."""
+    gin.parse_config(RUN + "train.num_epochs = 8\ntrain.num_test_episodes_per_epoch = 5\nConvolutionalSAC.lr = 1e-3\n")
+    row = train(point_canvas.register(), "csac", tmp_path, seed=1, quiet=True)
+    assert row["Episode Return (Test)"] > -8.0
+
+
+@pytest.mark.slow
 def test_short_run_lowers_the_critic_loss_and_stores_uint8(trained_run):
     _, run_dir = trained_run
     rows = list(csv.DictReader(open(run_dir / "progress.csv")))
