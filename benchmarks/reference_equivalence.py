@@ -555,7 +555,7 @@ def compare(case: Case, ref, sizes: Sizes, tolerances: tuple[float, float, float
             limit = update_limit(tolerances, update, network)
             ok &= worst <= limit or not checked(case, network)
             note = "" if checked(case, network) else "  (not checked: the reference averages over padding)"
-            note += "  (tolerance {limit:g}: ReLU kinks)" if network == "cnn" else ""
+            note += f"  (tolerance {limit:g}: ReLU kinks)" if network == "cnn" else ""
             print(f"  {network:18s} {len(pairs):2d} tensors  {worst:.2e}{note}")
         shown = [(r, v, theirs.logged[r]) for r, v in mine.logged.items() if r in theirs.logged]
         print("  logged: " + ", ".join(f"{r} {j:.6f} | {v:.6f}" for r, j, v in shown))
@@ -578,7 +578,8 @@ def golden_case(case: Case, sizes: Sizes, ref, seed: int, alpha: float) -> dict:
 
 def input_fingerprints(run: Run) -> dict:
     return {
-        "weights": {n: {p: golden_files.fingerprint(v) for p, v in params.items()} for n, params in run.initial.items()},
+        "weights": {n: {p: golden_files.fingerprint(v) for p, v in params.items()}
+                    for n, params in run.initial.items()},
         "batch": {f: golden_files.fingerprint(v) for f, v in run.batch._asdict().items() if v is not None},
         "noise": {f"update{i}": {str(k): golden_files.fingerprint(x) for k, x in enumerate(u.noise)}
                   for i, u in enumerate(run.updates, start=1)},
@@ -663,7 +664,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=GOLDEN_ALPHA,
                         help="the SAC family's initial temperature on both sides (the default 1.0 would hide where alpha enters)")
     parser.add_argument("--write-golden", type=Path, metavar="DIR",
-                        help=f"write the reference's outputs for GOLDEN_CASES to DIR/{GOLDEN_FILE} instead of comparing")
+                        help=f"write the reference's outputs for GOLDEN_CASES to DIR/{GOLDEN_FILE} "
+                             "instead of comparing")
     args = parser.parse_args()
 
     ref = import_reference(args.reference)

@@ -67,7 +67,8 @@ def import_reference(path: str | Path):
 
     return types.SimpleNamespace(
         algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns,
-        RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch, ConvolutionalSAC=ConvolutionalSAC, linear_decay=linear_decay,
+        RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch, ConvolutionalSAC=ConvolutionalSAC,
+        linear_decay=linear_decay,
         recurrent_algos={"rdpg": RecurrentDDPG, "rtd3": RecurrentTD3, "rsac": RecurrentSAC, "rsac_s": RecurrentSACSharing},
     )
 
