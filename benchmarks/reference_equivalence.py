@@ -11,6 +11,13 @@ by side. TD3 and RTD3 run two updates, so that their delayed actor step (on the 
 compared too.
 
     python benchmarks/reference_equivalence.py --reference PATH/TO/offpcc-checkout [--algos rsac] [--padded]
+    python benchmarks/reference_equivalence.py --reference PATH/TO/offpcc-checkout --write-golden tests/golden
+
+The second form writes golden files instead: the reference's outputs (gradients per optimizer,
+logged values, weights after the last update) for every case of `GOLDEN_CASES` at the small
+sizes of `GOLDEN`, with fingerprints of the inputs they were made from. `tests/test_golden.py`
+replays the same inputs through jaxpcc alone and compares, so CI checks the reference's own
+numbers without PyTorch or a checkout.
 
 The feed-forward agents read a batch of 100 transitions (the reference's default) drawn from the
 same random episodes; ConvolutionalSAC reads 100 random 3 x 84 x 84 images (uint8 for jaxpcc,
@@ -33,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -44,13 +53,46 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from jaxpcc.agents import make_agent  # noqa: E402
+from jaxpcc.agents import ALGOS  # noqa: E402
 from jaxpcc.agents import csac, ddpg, rdpg, rsac, rsac_s, sac  # noqa: E402
+from jaxpcc.agents.common import linear_decay  # noqa: E402
+from jaxpcc.agents.recurrent import SummarizerConfig  # noqa: E402
 from jaxpcc.types import Batch, SequenceBatch  # noqa: E402
+import golden_files  # noqa: E402
 from reference_offpcc import import_reference  # noqa: E402
 
 OBS_DIM, ACT_DIM = 2, 1
 IMAGE_SHAPE = (3, 84, 84)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """Problem sizes: networks, batch shapes. `CHECK` is the reference's defaults, `GOLDEN` is small.
+
+    Attributes:
+      obs_dim, act_dim: the vector agents' observation and action widths.
+      hidden: every MLP's widths (the reference's `make_MLP.hidden_dimensions`).
+      summary: the summarizers' width (the reference's `hidden_dim`).
+      embedding: ConvolutionalSAC's embedding width.
+      episodes, steps: the recurrent batch ([episodes, steps]); transitions are drawn from it.
+      transitions, images: the feed-forward and ConvolutionalSAC batch sizes.
+    """
+
+    obs_dim: int = OBS_DIM
+    act_dim: int = ACT_DIM
+    hidden: tuple[int, ...] = (256, 256)
+    summary: int = 256
+    embedding: int = 50
+    episodes: int = 10
+    steps: int = 200
+    transitions: int = 100
+    images: int = 100
+
+
+CHECK = Sizes()
+# Small enough that the golden files stay ~1 MB; two actions so per-dimension sums show.
+GOLDEN = Sizes(obs_dim=3, act_dim=2, hidden=(16, 16), summary=8, embedding=4, episodes=6, steps=8,
+               transitions=24, images=4)
 
 # jaxpcc head layers (paths under the params holding `MLP_0`) -> the reference's nn.Sequential /
 # nn.Linear names, per head kind.
@@ -100,18 +142,19 @@ PAIRINGS = {
 }
 
 
-def sequence_batch(batch: int, steps: int, padded: bool, seed: int) -> SequenceBatch:
+def sequence_batch(batch: int, steps: int, padded: bool, seed: int, obs_dim: int = OBS_DIM,
+                   act_dim: int = ACT_DIM) -> SequenceBatch:
     """Random episodes (the first at full length); padded ones are zero beyond their end."""
     rng = np.random.default_rng(seed)
     lengths = np.full(batch, steps)
     if padded:
         lengths[1:] = np.where(rng.random(batch - 1) < 0.33, rng.integers(steps // 4, steps, batch - 1), steps)
     valid = np.arange(steps) < lengths[:, None]
-    obs = rng.normal(size=(batch, steps + 1, OBS_DIM)).astype(np.float32)
+    obs = rng.normal(size=(batch, steps + 1, obs_dim)).astype(np.float32)
     obs[np.arange(steps + 1) > lengths[:, None]] = 0.0
     return SequenceBatch(
         obs=obs,
-        action=(np.clip(rng.normal(size=(batch, steps, ACT_DIM)), -1, 1) * valid[..., None]).astype(np.float32),
+        action=(np.clip(rng.normal(size=(batch, steps, act_dim)), -1, 1) * valid[..., None]).astype(np.float32),
         reward=(rng.normal(size=(batch, steps)) * valid).astype(np.float32),
         done=np.zeros((batch, steps), np.float32),
         mask=valid.astype(np.float32),
@@ -128,11 +171,11 @@ def transitions(episodes: SequenceBatch, size: int, seed: int) -> Batch:
                  next_obs=episodes.obs[b, t + 1], done=episodes.done[b, t])
 
 
-def image_transitions(size: int, seed: int) -> Batch:
+def image_transitions(size: int, seed: int, act_dim: int = ACT_DIM) -> Batch:
     """`size` random uint8 image transitions (ConvolutionalSAC's batch)."""
     rng = np.random.default_rng(seed)
     pixels = lambda: rng.integers(0, 256, (size,) + IMAGE_SHAPE, dtype=np.uint8)  # noqa: E731
-    return Batch(obs=pixels(), action=np.clip(rng.normal(size=(size, ACT_DIM)), -1, 1).astype(np.float32),
+    return Batch(obs=pixels(), action=np.clip(rng.normal(size=(size, act_dim)), -1, 1).astype(np.float32),
                  reward=rng.normal(size=size).astype(np.float32), next_obs=pixels(),
                  done=(rng.random(size) < 0.1).astype(np.float32))
 
@@ -251,11 +294,71 @@ def sac_family(pairing: Pairing) -> bool:
     return pairing.noise == "policy"
 
 
-def jaxpcc_agent(algo: str, pairing: Pairing, overrides: dict):
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One comparison: an agent, its batch's kind, its learning-rate schedule and number of updates.
+
+    Attributes:
+      algo: a key of `PAIRINGS`.
+      padded: recurrent batches with episodes that end early (zero-padded).
+      decay: `linear_decay`'s num_updates (DDPG, TD3, SAC), or None for a constant rate.
+      updates: how many updates to run (None: the pairing's).
+    """
+
+    algo: str
+    padded: bool = False
+    decay: int | None = None
+    updates: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.algo + ("_padded" if self.padded else "") + ("_decay" if self.decay else "")
+
+    @property
+    def pairing(self) -> Pairing:
+        return PAIRINGS[self.algo]
+
+    @property
+    def num_updates(self) -> int:
+        return self.updates or self.pairing.updates
+
+
+# Every path: each agent; padded recurrent batches; TD3's delay (two updates); the linear decay of
+# the learning rate, seen in the weights after a second update.
+GOLDEN_CASES = (
+    *(Case(algo) for algo in PAIRINGS),
+    *(Case(algo, padded=True) for algo, pairing in PAIRINGS.items() if pairing.recurrent),
+    Case("td3", decay=2),
+    Case("sac", decay=2, updates=2),
+)
+GOLDEN_SEED = 0
+GOLDEN_ALPHA = 0.5
+
+
+def case_batch(case: Case, sizes: Sizes, seed: int) -> SequenceBatch | Batch:
+    """The batch every update of `case` reads (regenerated from the seed)."""
+    episodes = sequence_batch(sizes.episodes, sizes.steps, case.padded, seed, sizes.obs_dim, sizes.act_dim)
+    if case.padded and episodes.mask.all():
+        raise ValueError(f"{case.name}: no episode ended early at seed {seed}; pick another seed or size")
+    if case.pairing.recurrent:
+        return episodes
+    if case.pairing.image:
+        return image_transitions(sizes.images, seed, sizes.act_dim)
+    return transitions(episodes, min(sizes.transitions, int(episodes.mask.sum())), seed)
+
+
+def jaxpcc_agent(case: Case, sizes: Sizes, alpha: float):
+    pairing = case.pairing
     gin.clear_config()
+    overrides = {"alpha": alpha} if sac_family(pairing) else {}
+    if case.decay:
+        overrides["lr_schedule"] = functools.partial(linear_decay, num_updates=case.decay)
+    if pairing.recurrent:
+        overrides["summarizer"] = SummarizerConfig(hidden_dim=sizes.summary)
     if pairing.image:
-        return make_agent(algo, IMAGE_SHAPE, ACT_DIM, augment=False, **overrides)
-    return make_agent(algo, OBS_DIM, ACT_DIM, **overrides)
+        return ALGOS[case.algo](IMAGE_SHAPE, sizes.act_dim, sizes.hidden, augment=False, embedding_dim=sizes.embedding,
+                                **overrides)
+    return ALGOS[case.algo](sizes.obs_dim, sizes.act_dim, sizes.hidden, **overrides)
 
 
 def jaxpcc_update(pairing: Pairing, config, state, batch):
@@ -279,31 +382,80 @@ def jaxpcc_update(pairing: Pairing, config, state, batch):
     return state, recorded, {k: float(v) for k, v in metrics.items()}
 
 
-class ReferenceAgent:
-    """The reference's agent loaded with jaxpcc's weights, its noise supplied and its gradients recorded."""
+@dataclasses.dataclass
+class Update:
+    """What one update drew and produced, in the reference's names."""
 
-    def __init__(self, ref, algo: str, pairing: Pairing, state, overrides: dict):
+    noise: list[np.ndarray]
+    grads: dict  # {optimizer's network: {parameter: gradient}}
+    logged: dict  # {reference's logged name: value}
+
+
+@dataclasses.dataclass
+class Run:
+    """jaxpcc's side of a case: its inputs, its updates and its weights before and after them."""
+
+    batch: SequenceBatch | Batch
+    initial: dict  # {reference attribute: {parameter: value}}
+    final: dict
+    updates: list[Update]
+
+
+def run_jaxpcc(case: Case, sizes: Sizes, seed: int, alpha: float) -> Run:
+    """Initialise jaxpcc's agent from `seed` and run the case's updates eagerly, recording them."""
+    pairing, batch = case.pairing, case_batch(case, sizes, seed)
+    agent = jaxpcc_agent(case, sizes, alpha)
+    state = agent.init(jax.random.PRNGKey(seed))
+    initial, updates = reference_weights(pairing, state), []
+    for _ in range(case.num_updates):
+        noise = update_noise(pairing, state, batch.action.shape)
+        state, recorded, metrics = jaxpcc_update(pairing, agent.config, state, batch)
+        logged = {r: metrics[k] for k, r in agent.metric_names.items() if k in metrics}
+        updates.append(Update(noise, reference_gradients(pairing, recorded), logged))
+    return Run(batch, initial, reference_weights(pairing, state), updates)
+
+
+class ReferenceAgent:
+    """The reference's agent loaded with given weights, its noise supplied and its gradients recorded."""
+
+    def __init__(self, ref, case: Case, sizes: Sizes, weights: dict, alpha: float):
         import torch
 
+        pairing = case.pairing
         self.torch, self.pairing = torch, pairing
+        gin.clear_config()
+        gin.bind_parameter("basics.actors_and_critics.make_MLP.hidden_dimensions", sizes.hidden)
+        overrides = {"alpha": alpha} if sac_family(pairing) else {}
+        if case.decay:
+            overrides["lr_schedule"] = functools.partial(ref.linear_decay, num_updates=case.decay)
         if pairing.image:
-            self.agent = ref.ConvolutionalSAC(input_shape=IMAGE_SHAPE, action_dim=ACT_DIM, **overrides)
+            self.agent = ref.ConvolutionalSAC(input_shape=IMAGE_SHAPE, action_dim=sizes.act_dim,
+                                              embedding_dim=sizes.embedding, **overrides)
+        elif pairing.recurrent:
+            self.agent = ref.recurrent_algos[case.algo](input_dim=sizes.obs_dim, action_dim=sizes.act_dim,
+                                                        hidden_dim=sizes.summary, **overrides)
         else:
-            classes = ref.recurrent_algos if pairing.recurrent else ref.algos
-            self.agent = classes[algo](input_dim=OBS_DIM, action_dim=ACT_DIM, **overrides)
+            self.agent = ref.algos[case.algo](input_dim=sizes.obs_dim, action_dim=sizes.act_dim, **overrides)
+        gin.clear_config()
         self.module = sys.modules[type(self.agent).__module__]
         self.batch_type = ref.RecurrentBatch if pairing.recurrent else ref.Batch
         with torch.no_grad():
-            for attribute, params in reference_weights(pairing, state).items():
+            for attribute, params in weights.items():
                 named = dict(getattr(self.agent, attribute).named_parameters())
                 if set(named) != set(params):
                     raise KeyError(f"{attribute}: reference has {sorted(named)}, jaxpcc gave {sorted(params)}")
                 for name, value in params.items():
                     named[name].copy_(torch.as_tensor(np.array(value)))
+        self.attributes = list(weights)
         self.grads = {}
         for attribute in vars(self.agent):
             if attribute.endswith("_optimizer"):
                 self._record(attribute[: -len("_optimizer")], getattr(self.agent, attribute))
+
+    def weights(self) -> dict:
+        """Every network's parameters now, as `reference_weights` names them."""
+        return {a: {n: p.detach().numpy().copy() for n, p in getattr(self.agent, a).named_parameters()}
+                for a in self.attributes}
 
     def _record(self, network: str, optimizer) -> None:
         names = {} if network == "log_alpha" else {id(p): n for n, p in getattr(self.agent, network).named_parameters()}
@@ -354,48 +506,148 @@ class ReferenceAgent:
         return self.grads, metrics
 
 
-def compare(algo: str, ref, episodes: SequenceBatch, padded: bool, tolerances: tuple[float, float, float], seed: int,
-            alpha: float) -> bool:
-    pairing = PAIRINGS[algo]
-    if pairing.recurrent:
-        batch = episodes
-    elif pairing.image:
-        batch = image_transitions(100, seed)
-    else:
-        batch = transitions(episodes, min(100, int(episodes.mask.sum())), seed)
-    overrides = {"alpha": alpha} if sac_family(pairing) else {}
-    agent = jaxpcc_agent(algo, pairing, overrides)
-    state = agent.init(jax.random.PRNGKey(seed))
-    reference = ReferenceAgent(ref, algo, pairing, state, overrides)
+def run_reference(ref, case: Case, sizes: Sizes, run: Run, alpha: float) -> tuple[list[Update], dict]:
+    """The reference's updates from jaxpcc's initial weights, batch and noise; and its final weights."""
+    reference = ReferenceAgent(ref, case, sizes, run.initial, alpha)
+    updates = []
+    for mine in run.updates:
+        grads, logged = reference.update(run.batch, mine.noise)
+        updates.append(Update(mine.noise, grads, {k: float(v) for k, v in logged.items()}))
+    return updates, reference.weights()
+
+
+def checked(case: Case, network: str) -> bool:
+    """The reference averages its temperature loss over padding; jaxpcc does not (by design).
+
+    `network` is an optimizer's network or a logged name; log-alpha's gradient and the logged
+    temperature loss of a padded recurrent batch are not compared.
+    """
+    padded = case.padded and case.pairing.recurrent
+    return not (padded and (network == "log_alpha" or network == "(alpha) log alpha loss"))
+
+
+def update_limit(tolerances: tuple[float, float, float], update: int, network: str) -> float:
+    """The first update's tolerance, a later update's, or the conv encoder's (ReLU kinks)."""
+    if network == "cnn":
+        return tolerances[2]
+    return tolerances[0] if update == 1 else tolerances[1]
+
+
+def compare(case: Case, ref, sizes: Sizes, tolerances: tuple[float, float, float], seed: int, alpha: float) -> bool:
+    run = run_jaxpcc(case, sizes, seed, alpha)
+    ref_updates, _ = run_reference(ref, case, sizes, run, alpha)
     ok = True
-    for update in range(1, pairing.updates + 1):
-        noise = update_noise(pairing, state, batch.action.shape)
-        state, recorded, jax_metrics = jaxpcc_update(pairing, agent.config, state, batch)
-        ref_grads, ref_metrics = reference.update(batch, noise)
-        jax_grads = reference_gradients(pairing, recorded)
-        if set(jax_grads) != set(ref_grads):
-            print(f"  {algo} update {update}: optimizers stepped differ: jaxpcc {sorted(jax_grads)}, reference {sorted(ref_grads)}")
+    for update, (mine, theirs) in enumerate(zip(run.updates, ref_updates), start=1):
+        if set(mine.grads) != set(theirs.grads):
+            print(f"  {case.name} update {update}: optimizers stepped differ: jaxpcc {sorted(mine.grads)}, "
+                  f"reference {sorted(theirs.grads)}")
             ok = False
             continue
-        shape = (f"{'padded' if padded else 'full-length'} batch {batch.mask.shape[0]} x {batch.mask.shape[1]}"
-                 if pairing.recurrent else f"batch of {batch.reward.shape[0]} transitions")
-        tolerance = tolerances[0] if update == 1 else tolerances[1]
-        print(f"{algo}, update {update} ({shape}): max |jaxpcc - reference| / max |reference| (tolerance {tolerance:g})")
-        limits = {"cnn": tolerances[2]}  # ReLU kinks (see the module docstring)
-        for network, grads in ref_grads.items():
-            pairs = [(jax_grads[network][name], grad) for name, grad in grads.items()]
+        batch = run.batch
+        shape = (f"{'padded' if case.padded else 'full-length'} batch {batch.mask.shape[0]} x {batch.mask.shape[1]}"
+                 if case.pairing.recurrent else f"batch of {batch.reward.shape[0]} transitions")
+        print(f"{case.name}, update {update} ({shape}): max |jaxpcc - reference| / max |reference| "
+              f"(tolerance {update_limit(tolerances, update, ''):g})")
+        for network, grads in theirs.grads.items():
+            pairs = [(mine.grads[network][name], grad) for name, grad in grads.items()]
             scale = max(max(float(np.max(np.abs(r))) for _, r in pairs), 1e-30)
             worst = max(float(np.max(np.abs(j - r))) for j, r in pairs) / scale
-            checked = not (padded and pairing.recurrent and network == "log_alpha")
-            limit = limits.get(network, tolerance)
-            ok &= worst <= limit or not checked
-            note = "" if checked else "  (not checked: the reference averages over padding)"
-            note += f"  (tolerance {limit:g}: ReLU kinks)" if limit != tolerance else ""
+            limit = update_limit(tolerances, update, network)
+            ok &= worst <= limit or not checked(case, network)
+            note = "" if checked(case, network) else "  (not checked: the reference averages over padding)"
+            note += f"  (tolerance {limit:g}: ReLU kinks)" if network == "cnn" else ""
             print(f"  {network:18s} {len(pairs):2d} tensors  {worst:.2e}{note}")
-        names = agent.metric_names
-        shown = [(r, jax_metrics[k], float(ref_metrics[r])) for k, r in names.items() if k in jax_metrics and r in ref_metrics]
+        shown = [(r, v, theirs.logged[r]) for r, v in mine.logged.items() if r in theirs.logged]
         print("  logged: " + ", ".join(f"{r} {j:.6f} | {v:.6f}" for r, j, v in shown))
     return ok
+
+
+# --- golden files ---------------------------------------------------------------------------------
+
+
+def golden_case(case: Case, sizes: Sizes, ref, seed: int, alpha: float) -> dict:
+    """The reference's outputs for one case, with fingerprints of the inputs they came from."""
+    run = run_jaxpcc(case, sizes, seed, alpha)
+    ref_updates, final = run_reference(ref, case, sizes, run, alpha)
+    out = {"inputs": input_fingerprints(run)}
+    for i, update in enumerate(ref_updates, start=1):
+        out[f"update{i}"] = {"grads": golden_files.stored_tensors(update.grads), "logged": update.logged}
+    out["final"] = golden_files.stored_tensors(final)
+    return out
+
+
+def input_fingerprints(run: Run) -> dict:
+    return {
+        "weights": {n: {p: golden_files.fingerprint(v) for p, v in params.items()}
+                    for n, params in run.initial.items()},
+        "batch": {f: golden_files.fingerprint(v) for f, v in run.batch._asdict().items() if v is not None},
+        "noise": {f"update{i}": {str(k): golden_files.fingerprint(x) for k, x in enumerate(u.noise)}
+                  for i, u in enumerate(run.updates, start=1)},
+    }
+
+
+def golden_meta(sizes: Sizes, seed: int, alpha: float) -> dict:
+    return {"sizes": json.dumps(dataclasses.asdict(sizes)), "seed": seed, "alpha": alpha,
+            "cases": json.dumps([c.name for c in GOLDEN_CASES])}
+
+
+def golden_problems(case: Case, stored: dict, run: Run, tolerances: tuple[float, float, float],
+                    final_tolerance: float, logged_tolerance: float) -> list[str]:
+    """Where jaxpcc's run of `case` departs from the stored reference outputs (empty: none).
+
+    Inputs that do not match their fingerprints are reported alone: the comparison would mean
+    nothing (the golden files then need regenerating, see tests/golden/README.md).
+    """
+    ours = input_fingerprints(run)
+    flat_ours, flat_stored = golden_files.flatten(ours), golden_files.flatten(stored["inputs"])
+    if set(flat_ours) != set(flat_stored):
+        return [f"inputs: jaxpcc has {sorted(set(flat_ours) ^ set(flat_stored))} the golden file lacks (or vice versa)"]
+    changed = [k for k in flat_ours if not np.allclose(flat_ours[k], flat_stored[k], rtol=1e-5, atol=1e-6)]
+    if changed:
+        return [f"inputs differ from the golden file's (regenerate it): {changed[:5]}"]
+    problems = []
+    for i, update in enumerate(run.updates, start=1):
+        theirs = stored[f"update{i}"]
+        if set(update.grads) != set(theirs["grads"]["values"]):
+            problems.append(f"update {i}: optimizers stepped: jaxpcc {sorted(update.grads)}, "
+                            f"reference {sorted(theirs['grads']['values'])}")
+            continue
+        for network, grads in update.grads.items():
+            worst = golden_files.network_difference(grads, theirs["grads"], network)
+            limit = update_limit(tolerances, i, network)
+            if worst > limit and checked(case, network):
+                problems.append(f"update {i}: {network} gradients differ by {worst:.2e} (tolerance {limit:g})")
+        names = sorted(set(update.logged) & set(theirs["logged"]))
+        if not names:
+            problems.append(f"update {i}: no logged value in common")
+        for name in names:
+            mine, ref_value = update.logged[name], float(theirs["logged"][name])
+            if abs(mine - ref_value) > logged_tolerance * max(1.0, abs(ref_value)) and checked(case, name):
+                problems.append(f"update {i}: logged {name!r} {mine:.6g}, reference {ref_value:.6g}")
+    for network, params in run.final.items():
+        worst = golden_files.network_difference(params, stored["final"], network)
+        if worst > final_tolerance:
+            problems.append(f"weights after the last update: {network} differ by {worst:.2e} "
+                            f"(tolerance {final_tolerance:g})")
+    return problems
+
+
+def write_golden(ref, directory: Path, seed: int, alpha: float) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    tree = {"meta": golden_meta(GOLDEN, seed, alpha)}
+    for case in GOLDEN_CASES:
+        print(f"golden: {case.name}", flush=True)
+        tree[case.name] = golden_case(case, GOLDEN, ref, seed, alpha)
+    golden_files.save(directory / GOLDEN_FILE, tree)
+    print(f"wrote {directory / GOLDEN_FILE} ({(directory / GOLDEN_FILE).stat().st_size} bytes)")
+
+
+GOLDEN_FILE = "reference_updates.npz"
+# The golden test's tolerances: the script's own for gradients; for what the script only prints,
+# 1e-5 (measured at the GOLDEN sizes: at most 3e-7 for either, tests/golden/README.md).
+GOLDEN_TOLERANCES = (1e-4, 1e-3, 1e-2)
+FINAL_TOLERANCE = 1e-5  # weights after the last update, relative to the network's largest weight
+LOGGED_TOLERANCE = 1e-5  # relative to max(1, |value|)
 
 
 def main() -> None:
@@ -403,20 +655,27 @@ def main() -> None:
     parser.add_argument("--reference", required=True, help="an offpcc checkout (imported read-only)")
     parser.add_argument("--algos", nargs="+", default=list(PAIRINGS), choices=list(PAIRINGS))
     parser.add_argument("--padded", action="store_true", help="episodes of random lengths in a zero-padded batch")
-    parser.add_argument("--batch", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=CHECK.episodes)
+    parser.add_argument("--steps", type=int, default=CHECK.steps)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest relative gradient difference accepted")
     parser.add_argument("--later-tolerance", type=float, default=1e-3, help="the same for updates after the first")
     parser.add_argument("--kink-tolerance", type=float, default=1e-2, help="the same for the conv encoder")
-    parser.add_argument("--alpha", type=float, default=0.5,
+    parser.add_argument("--alpha", type=float, default=GOLDEN_ALPHA,
                         help="the SAC family's initial temperature on both sides (the default 1.0 would hide where alpha enters)")
+    parser.add_argument("--write-golden", type=Path, metavar="DIR",
+                        help=f"write the reference's outputs for GOLDEN_CASES to DIR/{GOLDEN_FILE} "
+                             "instead of comparing")
     args = parser.parse_args()
 
     ref = import_reference(args.reference)
-    batch = sequence_batch(args.batch, args.steps, args.padded, args.seed)
+    if args.write_golden:
+        write_golden(ref, args.write_golden, args.seed, args.alpha)
+        return
+    sizes = dataclasses.replace(CHECK, episodes=args.batch, steps=args.steps)
     tolerances = (args.tolerance, args.later_tolerance, args.kink_tolerance)
-    results = {algo: compare(algo, ref, batch, args.padded, tolerances, args.seed, args.alpha) for algo in args.algos}
+    results = {algo: compare(Case(algo, padded=args.padded), ref, sizes, tolerances, args.seed, args.alpha)
+               for algo in args.algos}
     for algo, ok in results.items():
         print(f"{algo}: {'equal within tolerance' if ok else 'DIFFERENT beyond tolerance'}")
     sys.exit(0 if all(results.values()) else 1)

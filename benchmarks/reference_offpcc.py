@@ -54,6 +54,7 @@ def import_reference(path: str | Path):
         from algorithms.sac import SAC
         from algorithms.td3 import TD3
         from basics import run_fns
+        from basics.lr_schedules import linear_decay
         from basics.replay_buffer import Batch, ReplayBuffer
         from basics.replay_buffer_recurrent import RecurrentBatch
         from algorithms_recurrent.recurrent_ddpg import RecurrentDDPG
@@ -67,6 +68,7 @@ def import_reference(path: str | Path):
     return types.SimpleNamespace(
         algos={"ddpg": DDPG, "td3": TD3, "sac": SAC}, Batch=Batch, ReplayBuffer=ReplayBuffer, run_fns=run_fns,
         RecurrentSAC=RecurrentSAC, RecurrentBatch=RecurrentBatch, ConvolutionalSAC=ConvolutionalSAC,
+        linear_decay=linear_decay,
         recurrent_algos={"rdpg": RecurrentDDPG, "rtd3": RecurrentTD3, "rsac": RecurrentSAC, "rsac_s": RecurrentSACSharing},
     )
 

@@ -1,9 +1,20 @@
-"""Shared fixtures: gin is cleared around every test (no global state leaks between tests)."""
+"""Shared set-up: the suite is isolated from the shell and the user's files, and gin is cleared around every test.
 
+Whatever the shell exports, tests log nowhere (wandb disabled) and compile into a fresh temporary
+folder, never the user's `~/.cache/jaxpcc/xla` (a stale or foreign cache there must not change
+what the suite sees, and the suite must not fill it). Subprocesses inherit both settings.
+"""
+
+import atexit
 import os
+import shutil
+import tempfile
 
+COMPILATION_CACHE = tempfile.mkdtemp(prefix="jaxpcc-test-xla-")
+atexit.register(shutil.rmtree, COMPILATION_CACHE, ignore_errors=True)
+os.environ["JAXPCC_COMPILATION_CACHE"] = COMPILATION_CACHE
+os.environ["WANDB_MODE"] = "disabled"
 os.environ.setdefault("MUJOCO_GL", "osmesa")
-os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import gin  # noqa: E402

@@ -246,14 +246,31 @@ def trained_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_the_policy_learns_from_pixels(tmp_path):
+    """The policy heads for the centre. Mean test return (5 episodes of 25 steps): a random policy
+    -19.9, standing still -19.3, straight to the centre -0.76 (measured over 200 episodes each).
+    This 1600-step run (seed 1) reaches -4.5 at its last epoch (-7.7 one epoch earlier)."""
+    gin.parse_config(RUN + "train.num_epochs = 8\ntrain.num_test_episodes_per_epoch = 5\nConvolutionalSAC.lr = 1e-3\n")
+    row = train(point_canvas.register(), "csac", tmp_path, seed=1, quiet=True)
+    assert row["Episode Return (Test)"] > -8.0
+
+
+@pytest.mark.slow
 def test_short_run_lowers_the_critic_loss_and_stores_uint8(trained_run):
     _, run_dir = trained_run
     rows = list(csv.DictReader(open(run_dir / "progress.csv")))
     losses = [float(r["(qfunc) Q1 loss"]) + float(r["(qfunc) Q2 loss"]) for r in rows]
-    assert len(losses) == 3 and losses[-1] < 0.3 * losses[0], losses
     _, meta = checkpoint.load(run_dir / CHECKPOINT_NAME)
     with np.load(run_dir / BUFFER_DIR / meta["buffer_chunks"]["chunks"][-1]["file"], allow_pickle=False) as chunk:
         assert chunk["obs"].dtype == np.uint8 and chunk["obs"].shape[1:] == (3, 24, 24)
+        rewards = chunk["reward"]  # the last epoch's 200 transitions
+        assert len(rewards) == 200
+    # A critic blind to the pixels can at best predict the mean reward (its action input tells it
+    # little: the reward depends on where the point is), so its loss stays near the rewards'
+    # variance. Measured (seed 1): each critic's last-epoch loss is 0.47 x the variance; with the
+    # images zeroed inside the update, 1.23 x. The bound sits between.
+    per_critic = losses[-1] / 2
+    assert len(losses) == 3 and per_critic < 0.75 * np.var(rewards), (losses, np.var(rewards))
     assert meta["config"]["augment"] is True  # ReplayBuffer.use_aug_for_img's default reached the agent
 
 
@@ -275,8 +292,13 @@ def test_record_writes_scene_and_agent_view_videos(trained_run):
     lengths, returns = visualize(env_id, "csac", run_dir, "record", num_episodes=1, seed=3)
     assert lengths == [25] and len(returns) == 1
     videos = sorted(p.name for p in (run_dir / "videos").iterdir())
-    assert any(v.startswith("episode_0_agent_view") for v in videos)
-    assert any(v.startswith("episode_0.") for v in videos)
+    # mp4 (imageio-ffmpeg is a pinned requirement): the gif fallback must not pass unnoticed
+    assert videos == ["episode_0.mp4", "episode_0_agent_view.mp4"], videos
+    import imageio.v2 as imageio
+
+    for name in videos:
+        frames = imageio.mimread(run_dir / "videos" / name, memtest=False)
+        assert len(frames) >= 25 and frames[0].ndim == 3, (name, len(frames))
 
 
 @pytest.mark.slow

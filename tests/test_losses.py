@@ -170,3 +170,59 @@ def test_masked_correlation_of_a_constant_is_zero():
 def test_shape_mismatch_is_refused():
     with pytest.raises(AssertionError):
         common.td_target(jnp.zeros(3), jnp.zeros(3), jnp.zeros(4), 0.99)
+
+
+def shifted(params, layer, shift):
+    """A copy of actor params with `shift` [A] added to one layer's bias (pushes outputs to a clip)."""
+    params = jax.tree.map(np.array, params)
+    params["params"][layer]["bias"] = params["params"][layer]["bias"] + np.asarray(shift, np.float32)
+    return params
+
+
+def test_td3_target_smoothing_reaches_both_clips(setup):
+    """Noise beyond noise_clip and smoothed actions beyond [-1, 1]: both clips change the target."""
+    batch, p, n = setup
+    key, target_noise, noise_clip = jax.random.PRNGKey(7), 1.5, 0.5
+    near_edges = jax.tree.map(np.array, p["det_targ"])
+    near_edges["params"]["MLP_0"]["TorchLinear_2"]["bias"] += np.array([2.0, -2.0], np.float32)  # mu near +-0.97
+    loss, _ = ddpg.critic_loss(
+        p["twin"], p["twin_targ"], near_edges, batch, key, actor_fn=n["det"].apply, critic_fn=n["twin"].apply,
+        gamma=GAMMA, target_noise=target_noise, noise_clip=noise_clip,
+    )
+    s, a, r, s2, d = np_batch(batch)
+    noise = target_noise * np.asarray(jax.random.normal(key, (B, A)), np.float64)
+    mu = npo.deterministic_actor(near_edges, s2)
+    assert np.any(noise > noise_clip) and np.any(noise < -noise_clip)  # the noise clip binds on both sides
+    smoothed = mu + np.clip(noise, -noise_clip, noise_clip)
+    assert np.any(smoothed > 1) and np.any(smoothed < -1)  # so does the action clip
+    y = r + GAMMA * (1 - d) * npo.critics(p["twin_targ"], s2, np.clip(smoothed, -1, 1)).min(axis=0)
+    q = npo.critics(p["twin"], s, a)
+    np.testing.assert_allclose(loss, ((q - y) ** 2).mean(axis=1).sum(), **TOL)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_sac_losses_where_the_log_std_clamp_binds(setup, jit):
+    """log-std pushed past both ends of [-20, 2]: the losses must read the clamped values."""
+    batch, p, n = setup
+    clamped = shifted(p["gau"], "log_std", [8.0, -30.0])
+    # a zero mean where std is e^-20: u = mean + std * eps then keeps eps in float32 (as in the reference,
+    # a nonzero mean would round the noise away, and the NumPy oracle would not)
+    clamped["params"]["mean"]["kernel"][:, 1] = 0.0
+    clamped["params"]["mean"]["bias"][1] = 0.0
+    s, a, r, s2, d = np_batch(batch)
+    trunk = npo.mlp(clamped["params"]["MLP_0"], s2, 2, final_relu=True)
+    raw = npo.linear(clamped["params"]["log_std"], trunk)
+    assert np.all(raw[:, 0] > 2.0) and np.all(raw[:, 1] < -20.0)
+    key, alpha = jax.random.PRNGKey(3), 0.3
+    fns = dict(actor_fn=n["gau"].apply, critic_fn=n["twin"].apply, alpha=alpha)
+    critic = lambda: sac.critic_loss(p["twin"], p["twin_targ"], clamped, batch, key, gamma=GAMMA, **fns)  # noqa: E731
+    actor = lambda: sac.actor_loss(clamped, p["twin"], batch, key, **fns)  # noqa: E731
+    (critic_loss, _), (actor_loss, _) = (jax.jit(critic)(), jax.jit(actor)()) if jit else (critic(), actor())
+    eps = np.asarray(jax.random.normal(key, (B, A)), np.float64)
+    mean, log_std = npo.gaussian_actor(clamped, s2)
+    a2, logp2 = npo.tanh_gaussian(mean, log_std, eps)
+    y = r + GAMMA * (1 - d) * (npo.critics(p["twin_targ"], s2, a2).min(axis=0) - alpha * logp2)
+    np.testing.assert_allclose(critic_loss, ((npo.critics(p["twin"], s, a) - y) ** 2).mean(axis=1).sum(), rtol=1e-4)
+    mean, log_std = npo.gaussian_actor(clamped, s)
+    a1, logp1 = npo.tanh_gaussian(mean, log_std, eps)
+    np.testing.assert_allclose(actor_loss, np.mean(alpha * logp1 - npo.critics(p["twin"], s, a1).min(axis=0)), rtol=1e-4)

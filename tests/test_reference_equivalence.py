@@ -22,7 +22,7 @@ NOT_NETWORKS = ("opt", "key", "step", "log_alpha", "actor_q_value")
 
 @functools.lru_cache(maxsize=None)
 def initial_state(algo: str):
-    return eq.jaxpcc_agent(algo, eq.PAIRINGS[algo], {}).init(jax.random.PRNGKey(0))
+    return eq.jaxpcc_agent(eq.Case(algo), eq.CHECK, alpha=1.0).init(jax.random.PRNGKey(0))
 
 
 def network_elements(state) -> int:

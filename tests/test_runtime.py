@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _python(code: str, **env) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
         env={**os.environ, "JAX_PLATFORMS": "cpu", **env},
     )
     return result.stdout.strip()

@@ -63,8 +63,16 @@ def test_vectorized_run_resumes_and_levels_seeds(tmp_path):
     train("Pendulum-v0", "td3", dirs[0], seed=1, quiet=True)  # as if a crash hit between two checkpoint writes
     gin.bind_parameter("train.num_epochs", 2)
     train_vectorized("Pendulum-v0", "td3", dirs, [1, 2], quiet=True)
-    for d in dirs:
-        assert params(d)[2]["progress"]["step"] == 600
+    for d, seed in zip(dirs, [1, 2]):
+        state, buffer, meta = params(d)
+        assert meta["progress"]["step"] == 600
+        # caught up, not just counted up: the same parameters as the seed trained alone
+        train("Pendulum-v0", "td3", tmp_path / f"alone{seed}", seed=seed, quiet=True)
+        alone_state, alone_buffer, _ = params(tmp_path / f"alone{seed}")
+        for key in alone_buffer:
+            np.testing.assert_allclose(buffer[key], alone_buffer[key], rtol=1e-4, atol=1e-4, err_msg=key)
+        for key in alone_state:
+            np.testing.assert_allclose(state[key], alone_state[key], rtol=1e-3, atol=1e-4, err_msg=key)
 
 
 def test_wandb_offline_logs_without_network(tmp_path, monkeypatch):

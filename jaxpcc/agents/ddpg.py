@@ -111,6 +111,15 @@ def first_critic(config, critic_params, obs: jax.Array, action: jax.Array) -> ja
     return EnsembleCritic(1, config.hidden_sizes).apply(first_member(critic_params), obs, action)
 
 
+def actor_optimizer(config) -> optax.GradientTransformation:
+    """The actor's Adam. Its k-th step is update k * policy_delay, and a learning-rate schedule
+    reads the update number (the reference sets every optimizer's rate once per update)."""
+    schedule, delay = config.lr_schedule, config.policy_delay
+    if schedule is None or delay == 1:
+        return adam(config.lr, schedule)
+    return adam(config.lr, lambda k: schedule(k * delay))
+
+
 def _actor_step(config, tx, critic, state: DeterministicState, batch: Batch):
     """Actor gradient step and Polyak averaging of every target (a TD3 'delayed' step)."""
     actor_net, _ = networks(config)
@@ -178,11 +187,13 @@ def _update(config, state: DeterministicState, batch: Batch, actor_step: Optiona
     if actor_step is None:
         actor, actor_opt, target_actor, target_critic, q_value = jax.lax.cond(
             (state.step + 1) % config.policy_delay == 0,
-            lambda: _actor_step(config, tx, critic, state, batch),
+            lambda: _actor_step(config, actor_optimizer(config), critic, state, batch),
             lambda: skip,
         )
     elif actor_step:
-        actor, actor_opt, target_actor, target_critic, q_value = _actor_step(config, tx, critic, state, batch)
+        actor, actor_opt, target_actor, target_critic, q_value = _actor_step(
+            config, actor_optimizer(config), critic, state, batch
+        )
     else:
         actor, actor_opt, target_actor, target_critic, q_value = skip
     new_state = DeterministicState(
