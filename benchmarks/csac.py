@@ -3,7 +3,7 @@
 Two parts, each run for DrQ on and off:
   1. update speed: warm, compiled `update_many` calls at the reference's shapes (batch 100 of
      uint8 [3, 84, 84] images, one action), timed with `block_until_ready`;
-  2. a short training run through `jaxpcc.train` with the reference's template_cnn settings
+  2. a short training run through `jaxpcc.loop.train` with the reference's template_cnn settings
      (only the step counts shortened): env steps/s of the whole loop, the last test return,
      the replay buffer's size at the configured capacity and the process's peak memory.
 
@@ -37,7 +37,7 @@ from jaxpcc.agents import csac  # noqa: E402
 from jaxpcc.agents.common import mlp_hidden_sizes  # noqa: E402
 from jaxpcc.envs import make_env  # noqa: E402
 from jaxpcc.replay import ReplayBuffer  # noqa: E402
-from jaxpcc.train import train  # noqa: E402
+from jaxpcc.loop import train  # noqa: E402
 from jaxpcc.types import Batch  # noqa: E402
 
 ENV = "dmc-cartpole-balance-mdp-img-concat3-v0"

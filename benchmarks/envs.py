@@ -19,7 +19,7 @@ import gin
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jaxpcc import runtime  # noqa: E402
-from jaxpcc.train import train  # noqa: E402
+from jaxpcc.loop import train  # noqa: E402
 
 
 def main() -> None:

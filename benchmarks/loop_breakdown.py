@@ -27,15 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed  # noqa: E402
 from jaxpcc import runtime  # noqa: E402
-from jaxpcc import train as train_module  # noqa: E402
+from jaxpcc import loop  # noqa: E402
 from jaxpcc.replay import ring  # noqa: E402
 
 # (label, owner, method name, wait for the result): the loop's parts, in the order they happen.
 PARTS = (
-    ("acting (jitted, per env step)", train_module.Learner, "act", False),
-    ("env steps and buffer pushes", train_module.SeedRun, "step", False),
+    ("acting (jitted, per env step)", loop.Learner, "act", False),
+    ("env steps and buffer pushes", loop.SeedRun, "step", False),
     ("sampling batches", ring.ReplayBuffer, "sample_many", False),
-    ("updates (waited for)", train_module.Learner, "update", True),
+    ("updates (waited for)", loop.Learner, "update", True),
 )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jaxpcc import runtime  # noqa: E402
-from jaxpcc.train import train  # noqa: E402
+from jaxpcc.loop import train  # noqa: E402
 
 
 def run_one(algo: str, seed: int, steps: int, out: Path) -> tuple[float, float]:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from jaxpcc import runtime  # noqa: E402
 from jaxpcc import plot as plot_lib  # noqa: E402
-from jaxpcc.train import train  # noqa: E402
+from jaxpcc.loop import train  # noqa: E402
 
 RUNS = [
     ("pendulum-p-v0", "sac"),

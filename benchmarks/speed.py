@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jaxpcc.agents import ALGOS  # noqa: E402
 from jaxpcc import runtime  # noqa: E402
 from jaxpcc.envs import make_env  # noqa: E402
-from jaxpcc.train import train  # noqa: E402
+from jaxpcc.loop import train  # noqa: E402
 from jaxpcc.types import Batch  # noqa: E402
 
 ENV_ID = "Pendulum-v0"
@@ -94,11 +94,11 @@ def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: P
     gin.clear_config()  # full selectors: the reference, when imported, registers its own `train`
     gin.parse_config(
         f"""
-        jaxpcc.train.train.num_epochs = 1
-        jaxpcc.train.train.num_steps_per_epoch = {steps}
-        jaxpcc.train.train.num_test_episodes_per_epoch = 0
-        jaxpcc.train.train.update_after = {update_after}
-        jaxpcc.train.train.update_every = {update_every}
+        jaxpcc.loop.train.num_epochs = 1
+        jaxpcc.loop.train.num_steps_per_epoch = {steps}
+        jaxpcc.loop.train.num_test_episodes_per_epoch = 0
+        jaxpcc.loop.train.update_after = {update_after}
+        jaxpcc.loop.train.update_every = {update_every}
         jaxpcc.replay.ring.ReplayBuffer.batch_size = {batch_size}
         """
     )
@@ -106,7 +106,7 @@ def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: P
     start = time.perf_counter()
     train(ENV_ID, algo, run_dir, seed=seed, quiet=True)
     wall = time.perf_counter() - start
-    from jaxpcc.train import load_policy
+    from jaxpcc.loop import load_policy
 
     env = make_env(ENV_ID)
     agent = ALGOS[algo](env.observation_space.shape[0], env.action_space.shape[0], (256, 256))

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jaxpcc import runtime  # noqa: E402
-from jaxpcc.train import train, train_vectorized  # noqa: E402
+from jaxpcc.loop import train, train_vectorized  # noqa: E402
 
 
 def bind(steps: int, update_every: int, batch_size: int) -> None:

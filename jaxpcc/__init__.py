@@ -7,17 +7,12 @@ The Python API (`train`, `load_policy`, `Run`, `Policy`; see jaxpcc.api) is impo
 
 __version__ = "0.1.0"
 
-_API = ("load_policy", "Run", "Policy")
+_API = ("train", "load_policy", "Run", "Policy")
 
-__all__ = ["__version__", "train", *_API]
+__all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):
-    if name == "train":
-        # The training-loop module, which is callable: jaxpcc.train(...) is jaxpcc.api.train(...).
-        import importlib
-
-        return importlib.import_module("jaxpcc.train")
     if name in _API:
         from jaxpcc import api
 

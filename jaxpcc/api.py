@@ -147,7 +147,7 @@ def train(
     from jaxpcc import runtime
     from jaxpcc.envs import check_trainable
     from jaxpcc.agents import IMAGE_ALGOS
-    from jaxpcc.train import train as train_loop
+    from jaxpcc.loop import train as train_loop
 
     with extras_named():
         env_id = env_id_of(env)

@@ -119,7 +119,7 @@ def register_configurables() -> None:
     """Imports every module with a gin configurable, so that any binding can be parsed."""
     import jaxpcc.agents  # noqa: F401
     import jaxpcc.replay  # noqa: F401
-    import jaxpcc.train  # noqa: F401
+    import jaxpcc.loop  # noqa: F401
 
 
 def parse_gin(config: Path, bindings: Sequence[str]) -> None:
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> None:
     parse_gin(config, args.gin_param + (["tensorboard.enabled=True"] if args.tensorboard else []))
 
     from jaxpcc.run_header import header
-    from jaxpcc.train import train, train_vectorized
+    from jaxpcc.loop import train, train_vectorized
 
     rel_config = config.relative_to(CONFIG_DIR) if config.is_relative_to(CONFIG_DIR) else config.name
     group = f"{env_id} {args.algo} {rel_config} (jaxpcc)"

@@ -54,7 +54,7 @@ class Policy:
     def __init__(self, agent, state, env_id: str, run_dir: Optional[Path] = None, seed: int = 0):
         import jax
 
-        from jaxpcc.train import policy_view
+        from jaxpcc.loop import policy_view
 
         self.agent, self.env_id, self.run_dir = agent, env_id, run_dir
         self.state = policy_view(agent, state)
@@ -103,7 +103,7 @@ class Policy:
         import jax
 
         from jaxpcc.envs import make_env
-        from jaxpcc.train import run_test_episodes
+        from jaxpcc.loop import run_test_episodes
 
         env_id = self.env_id if env is None else env_id_of(env)
         test_env = make_env(env_id, seed=seed)
@@ -133,8 +133,8 @@ def load_policy(run_dir: str | Path, env: Optional[EnvSpec] = None) -> Policy:
     import jax
 
     from jaxpcc import checkpoint
-    from jaxpcc.train import POLICY_NAME, build_agent
-    from jaxpcc.train import load_policy as load_params
+    from jaxpcc.loop import POLICY_NAME, build_agent
+    from jaxpcc.loop import load_policy as load_params
 
     run_dir = Path(run_dir)
     if not (run_dir / POLICY_NAME).is_file():

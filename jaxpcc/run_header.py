@@ -11,7 +11,7 @@ from typing import Optional
 
 from jaxpcc import __version__, checkpoint
 
-CHECKPOINT_NAME = "checkpoint.npz"  # jaxpcc.train's name for it (not imported: this module stays light)
+CHECKPOINT_NAME = "checkpoint.npz"  # jaxpcc.loop's name for it (not imported: this module stays light)
 
 
 def checkpoint_epoch(run_dir: Path) -> Optional[int]:

@@ -58,7 +58,7 @@ def read_settings(algo: str) -> dict:
     from jaxpcc.agents.sac import SACConfig
     from jaxpcc.agents.td3 import TD3Config
     from jaxpcc.replay import ReplayBuffer
-    from jaxpcc.train import train as train_fn
+    from jaxpcc.loop import train as train_fn
 
     config_cls = {"ddpg": DDPGConfig, "td3": TD3Config, "sac": SACConfig}[algo]
     schedule = {name: _bound(f"train.{name}", None) for name in ("num_epochs", "num_steps_per_epoch", "num_test_episodes_per_epoch", "update_after")}
@@ -125,7 +125,7 @@ def train(env_id: str, algo: str, run_dir: Path, seed: int, settings: dict, quie
     from stable_baselines3.common.callbacks import BaseCallback
 
     from jaxpcc.envs import make_env
-    from jaxpcc.train import RunSeeds
+    from jaxpcc.loop import RunSeeds
 
     schedule = settings["schedule"]
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxpcc.agents import make_agent
 from jaxpcc.envs import make_env
-from jaxpcc.train import POLICY_NAME, load_policy, run_test_episodes
+from jaxpcc.loop import POLICY_NAME, load_policy, run_test_episodes
 
 
 def has_display() -> bool:

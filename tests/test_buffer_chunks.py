@@ -10,7 +10,7 @@ from jaxpcc import checkpoint
 from jaxpcc.buffer_chunks import ChunkStore
 from jaxpcc.replay import RecurrentReplayBuffer, ReplayBuffer
 from jaxpcc.replay.dirty import DirtyRange
-from jaxpcc.train import BUFFER_DIR, CHECKPOINT_NAME, train
+from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, train
 
 FIELDS = ("obs", "next_obs", "action", "reward", "done")
 

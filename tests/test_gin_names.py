@@ -129,7 +129,7 @@ def test_reference_names_in_gin_params_too(tmp_path):
 def test_every_reference_name_maps_to_a_registered_configurable(tmp_path):
     import jaxpcc.agents  # noqa: F401  (registers the configurables)
     import jaxpcc.replay  # noqa: F401
-    import jaxpcc.train  # noqa: F401
+    import jaxpcc.loop  # noqa: F401
 
     for reference, short in REFERENCE_NAMES.items():
         assert reference.endswith("." + short)
@@ -148,7 +148,7 @@ def test_without_the_translation_the_reference_file_fails(tmp_path):
     # The broken variant: gin alone cannot read the reference's file.
     path = tmp_path / "reference.gin"
     path.write_text(TEMPLATE)
-    import jaxpcc.train  # noqa: F401
+    import jaxpcc.loop  # noqa: F401
 
     with pytest.raises((ImportError, ValueError)):
         gin.parse_config_files_and_bindings([str(path)], [])

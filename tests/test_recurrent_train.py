@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxpcc import checkpoint
-from jaxpcc.train import CHECKPOINT_NAME, train
+from jaxpcc.loop import CHECKPOINT_NAME, train
 from memory_probe import MEMORY_PROBE_ID
 
 SMALL = """

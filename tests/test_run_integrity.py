@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from jaxpcc import checkpoint, cli, logger
-from jaxpcc import train as train_module
+from jaxpcc import loop
 from jaxpcc.earlier_checkpoints import EARLIER_DIR
 from jaxpcc.finite_guard import DivergedError, finite_seeds
 from jaxpcc.run_lock import LOCK_NAME
-from jaxpcc.train import BUFFER_DIR, CHECKPOINT_NAME, POLICY_NAME, train
+from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, POLICY_NAME, train
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = """
@@ -95,7 +95,7 @@ def test_diverging_vectorized_seeds_write_nothing(tmp_path):
     gin.clear_config()
     gin.parse_config(SMALL + "train.num_epochs = 1\nSAC.lr = 1e30\n")
     with pytest.raises(DivergedError, match="diverged in epoch 1") as err:
-        train_module.train_vectorized("Pendulum-v0", "sac", [tmp_path / "a", tmp_path / "b"], [1, 2], quiet=True)
+        loop.train_vectorized("Pendulum-v0", "sac", [tmp_path / "a", tmp_path / "b"], [1, 2], quiet=True)
     assert str(tmp_path / "a") in str(err.value) and str(tmp_path / "b") in str(err.value)
     assert folder(tmp_path / "a") == folder(tmp_path / "b") == {}
 
@@ -116,7 +116,7 @@ def test_crash_between_checkpoint_and_policy_is_repaired_on_rerun(tmp_path, monk
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(train_module, "save_policy", killed)
+        patch.setattr(loop, "save_policy", killed)
         with pytest.raises(KeyboardInterrupt):
             run(tmp_path, 2)
     assert checkpoint.read_meta(tmp_path / CHECKPOINT_NAME)["progress"]["step"] == 400

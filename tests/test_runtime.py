@@ -18,7 +18,7 @@ def _python(code: str, **env) -> str:
 
 def test_importing_the_package_starts_no_backend():
     code = (
-        "import jaxpcc.cli, jaxpcc.train, jaxpcc.agents, jaxpcc.envs\n"
+        "import jaxpcc.cli, jaxpcc.loop, jaxpcc.agents, jaxpcc.envs\n"
         "from jax._src import xla_bridge\n"
         "print(xla_bridge.backends_are_initialized())"
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxpcc.agents import make_agent
-from jaxpcc.train import Learner, policy_view, run_test_episodes, run_test_episodes_together
+from jaxpcc.loop import Learner, policy_view, run_test_episodes, run_test_episodes_together
 
 
 class CountdownEnv(gymnasium.Env):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxpcc import cli
-from jaxpcc.train import CHECKPOINT_NAME, POLICY_NAME
+from jaxpcc.loop import CHECKPOINT_NAME, POLICY_NAME
 
 BASE = ["--env", "Pendulum-v0", "--algo", "sac", "--quiet"]
 QUICK = [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxpcc import checkpoint
-from jaxpcc.train import CHECKPOINT_NAME, train, train_vectorized
+from jaxpcc.loop import CHECKPOINT_NAME, train, train_vectorized
 
 SMALL = """
 make_MLP.hidden_dimensions = (32, 32)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import sys
 import time
-import types
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -722,20 +720,3 @@ def _columns(agent: Agent) -> list[str]:
 
 def _mean(values) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
-
-
-class _CallableModule(types.ModuleType):
-    """`jaxpcc.train(env, algo, ...)` is the Python API's `jaxpcc.api.train`.
-
-    The name `jaxpcc.train` is both this module and the API's entry point; calling the module
-    calls the API, and everything else (`jaxpcc.train.train`, `from jaxpcc.train import ...`)
-    reads this module as before.
-    """
-
-    def __call__(self, *args, **kwargs):
-        from jaxpcc.api import train as api_train
-
-        return api_train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
