@@ -36,8 +36,8 @@ from jaxpcc import runtime  # noqa: E402
 from jaxpcc.agents import csac  # noqa: E402
 from jaxpcc.agents.common import mlp_hidden_sizes  # noqa: E402
 from jaxpcc.envs import make_env  # noqa: E402
-from jaxpcc.replay import ReplayBuffer  # noqa: E402
 from jaxpcc.loop import train  # noqa: E402
+from jaxpcc.replay import ReplayBuffer  # noqa: E402
 from jaxpcc.types import Batch  # noqa: E402
 
 ENV = "dmc-cartpole-balance-mdp-img-concat3-v0"

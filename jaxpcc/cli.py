@@ -165,8 +165,8 @@ def run(args: argparse.Namespace) -> None:
     config = resolve_config(args.config, args.algo)
     parse_gin(config, args.gin_param + (["tensorboard.enabled=True"] if args.tensorboard else []))
 
-    from jaxpcc.run_header import header
     from jaxpcc.loop import train, train_vectorized
+    from jaxpcc.run_header import header
 
     rel_config = config.relative_to(CONFIG_DIR) if config.is_relative_to(CONFIG_DIR) else config.name
     group = f"{env_id} {args.algo} {rel_config} (jaxpcc)"

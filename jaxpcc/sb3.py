@@ -57,8 +57,8 @@ def read_settings(algo: str) -> dict:
     from jaxpcc.agents.ddpg import DDPGConfig
     from jaxpcc.agents.sac import SACConfig
     from jaxpcc.agents.td3 import TD3Config
-    from jaxpcc.replay import ReplayBuffer
     from jaxpcc.loop import train as train_fn
+    from jaxpcc.replay import ReplayBuffer
 
     config_cls = {"ddpg": DDPGConfig, "td3": TD3Config, "sac": SACConfig}[algo]
     schedule = {name: _bound(f"train.{name}", None) for name in ("num_epochs", "num_steps_per_epoch", "num_test_episodes_per_epoch", "update_after")}

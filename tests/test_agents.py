@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpcc.agents import make_agent
 from jaxpcc.types import Batch
 
 O, A, B, K = 3, 1, 16, 4

@@ -8,6 +8,8 @@ import jaxpcc
 from jaxpcc import api
 from jaxpcc.envs import UnsuitableEnvError
 
+from reach_env import Reach
+
 QUICK = dict(num_epochs=1, num_steps_per_epoch=250, update_after=100, num_test_episodes_per_epoch=1, batch_size=16)
 
 
@@ -78,24 +80,8 @@ def test_an_env_instance_is_refused_with_the_reason():
     env.close()
 
 
-class TinyReach(gymnasium.Env):
-    """A 1-D point that should reach the origin: obs [x], action [dx] in [-0.5, 0.5]."""
-
-    observation_space = gymnasium.spaces.Box(-10.0, 10.0, (1,), np.float32)
-    action_space = gymnasium.spaces.Box(-0.5, 0.5, (1,), np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.x = float(self.np_random.uniform(-2, 2))
-        return np.array([self.x], np.float32), {}
-
-    def step(self, action):
-        self.x = float(np.clip(self.x + float(action[0]), -10, 10))
-        return np.array([self.x], np.float32), -abs(self.x), False, False, {}
-
-
 def make_tiny_reach():
-    return gymnasium.wrappers.TimeLimit(TinyReach(), max_episode_steps=20)
+    return gymnasium.wrappers.TimeLimit(Reach(), max_episode_steps=20)
 
 
 def test_an_env_factory_trains_and_its_policy_evaluates(tmp_path):

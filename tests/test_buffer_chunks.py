@@ -8,9 +8,9 @@ import pytest
 
 from jaxpcc import checkpoint
 from jaxpcc.buffer_chunks import ChunkStore
+from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, train
 from jaxpcc.replay import RecurrentReplayBuffer, ReplayBuffer
 from jaxpcc.replay.dirty import DirtyRange
-from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, train
 
 FIELDS = ("obs", "next_obs", "action", "reward", "done")
 

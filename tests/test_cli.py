@@ -1,8 +1,6 @@
 """Command line: clear errors with exit status 2, configs resolved, policies reloaded exactly."""
 
-from pathlib import Path
 
-import gin
 import jax
 import numpy as np
 import pytest

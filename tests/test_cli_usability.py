@@ -113,39 +113,22 @@ def test_record_prints_video_paths_and_nothing_on_stderr(three_sessions):
     done = subprocess.run(
         [sys.executable, "-m", "jaxpcc", "--env", "Pendulum-v0", "--algo", "sac", "--record", "--episodes", "1",
          "--results_dir", str(run_dir.parents[2])],
-        capture_output=True, text=True, env=env, cwd=run_dir.parents[2],
+        capture_output=True, text=True, env=env, cwd=run_dir.parents[2], timeout=600,
     )
     assert done.returncode == 0 and done.stderr == ""
     video = run_dir / "videos" / "episode_0.mp4"
     assert f"run 1: video {video}" in done.stdout and video.stat().st_size > 0
 
 
-USER_ENVS = '''
+# A user's module: importing it registers its envs (the classes live in tests/reach_env.py).
+USER_ENVS = """
 import gymnasium
-import numpy as np
 
-
-class Reach(gymnasium.Env):
-    observation_space = gymnasium.spaces.Box(-10.0, 10.0, (1,), np.float32)
-    action_space = gymnasium.spaces.Box(-0.5, 0.5, (1,), np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.x = float(self.np_random.uniform(-2, 2))
-        return np.array([self.x], np.float32), {}
-
-    def step(self, action):
-        self.x = float(np.clip(self.x + float(action[0]), -10, 10))
-        return np.array([self.x], np.float32), -abs(self.x), False, False, {}
-
-
-class Choose(Reach):
-    action_space = gymnasium.spaces.Discrete(2)
-
+from reach_env import Choose, Reach
 
 gymnasium.register("UserReach-v0", entry_point=Reach, max_episode_steps=20)
 gymnasium.register("UserChoose-v0", entry_point=Choose, max_episode_steps=20)
-'''
+"""
 
 
 @pytest.fixture

@@ -119,5 +119,5 @@ def test_pinned_child_sees_only_its_core(tmp_path):
     slot = local.Slot("cpu", frozenset({core}), (("OMP_NUM_THREADS", "1"),))
     out = subprocess.run(["python3", "-c", "import os; print(sorted(os.sched_getaffinity(0)), os.environ['OMP_NUM_THREADS'])"],
                          capture_output=True, text=True, preexec_fn=local.child_setup(slot.cpus),
-                         env={**os.environ, **dict(slot.env)}, cwd=REPO)
+                         env={**os.environ, **dict(slot.env)}, cwd=REPO, timeout=60)
     assert out.stdout.split() == [f"[{core}]", "1"]

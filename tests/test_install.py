@@ -30,7 +30,7 @@ def test_version_is_the_packages():
 def test_importing_jaxpcc_loads_no_jax():
     done = subprocess.run(
         [sys.executable, "-c", "import sys, jaxpcc; print(jaxpcc.__version__, 'jax' in sys.modules)"],
-        capture_output=True, text=True, cwd=REPO, check=True,
+        capture_output=True, text=True, cwd=REPO, check=True, timeout=120,
     )
     assert done.stdout.split() == [jaxpcc.__version__, "False"]
 
@@ -54,7 +54,7 @@ def test_fresh_core_install_trains_and_loads_outside_the_checkout(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
     def run(*argv, check=True):
-        return subprocess.run([str(a) for a in argv], capture_output=True, text=True, cwd=elsewhere, env=env, check=check)
+        return subprocess.run([str(a) for a in argv], capture_output=True, text=True, cwd=elsewhere, env=env, check=check, timeout=900)
 
     run(sys.executable, "-m", "venv", venv)
     python, command = venv / "bin" / "python", venv / "bin" / "jaxpcc"

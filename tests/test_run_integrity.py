@@ -15,30 +15,15 @@ import jax
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint, cli, logger
-from jaxpcc import loop
+from jaxpcc import checkpoint, cli, logger, loop
 from jaxpcc.earlier_checkpoints import EARLIER_DIR
 from jaxpcc.finite_guard import DivergedError, finite_seeds
-from jaxpcc.run_lock import LOCK_NAME
 from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, POLICY_NAME, train
+from jaxpcc.run_lock import LOCK_NAME
+
+from small_run import QUICK, SMALL
 
 REPO = Path(__file__).resolve().parent.parent
-SMALL = """
-make_MLP.hidden_dimensions = (16, 16)
-ReplayBuffer.batch_size = 16
-train.num_steps_per_epoch = 200
-train.num_test_episodes_per_epoch = 1
-train.update_after = 100
-train.update_every = 50
-"""
-QUICK = [
-    "--gin_param", "train.num_steps_per_epoch=200",
-    "--gin_param", "train.update_after=100",
-    "--gin_param", "train.update_every=50",
-    "--gin_param", "train.num_test_episodes_per_epoch=1",
-    "--gin_param", "make_MLP.hidden_dimensions=(16, 16)",
-    "--gin_param", "ReplayBuffer.batch_size=16",
-]
 
 
 def run(run_dir, num_epochs, extra="", accept=()):

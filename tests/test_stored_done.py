@@ -13,9 +13,9 @@ import pytest
 
 from jaxpcc import checkpoint
 from jaxpcc.buffer_chunks import ChunkStore
+from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, train
 from jaxpcc.replay import ReplayBuffer
 from jaxpcc.replay.sequence import RecurrentReplayBuffer
-from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, train
 
 TERMINATING_ID, TRUNCATED_ID = "jaxpcc-test/Terminates-v0", "jaxpcc-test/TimesOut-v0"
 STEPS = 12

@@ -10,16 +10,10 @@ import pytest
 from jaxpcc import cli
 from jaxpcc.loop import CHECKPOINT_NAME, POLICY_NAME
 
+from small_run import QUICK as SMALL_RUN
+
 BASE = ["--env", "Pendulum-v0", "--algo", "sac", "--quiet"]
-QUICK = [
-    "--gin_param", "train.num_epochs=1",
-    "--gin_param", "train.num_steps_per_epoch=200",
-    "--gin_param", "train.update_after=100",
-    "--gin_param", "train.update_every=50",
-    "--gin_param", "train.num_test_episodes_per_epoch=1",
-    "--gin_param", "make_MLP.hidden_dimensions=(16, 16)",
-    "--gin_param", "ReplayBuffer.batch_size=16",
-]
+QUICK = ["--gin_param", "train.num_epochs=1", *SMALL_RUN]
 
 
 def one_line_error(capsys, argv) -> str:

@@ -1,6 +1,5 @@
 """Several seeds in one process: seed k of a vectorized run matches seed k trained alone."""
 
-import os
 
 import gin
 import numpy as np
