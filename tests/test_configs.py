@@ -12,7 +12,7 @@ import gin
 import pytest
 
 from jaxpcc.agents import IMAGE_ALGOS, RECURRENT_ALGOS, VECTOR_ALGOS, make_agent
-from jaxpcc.cli import parse_gin
+from jaxpcc.cli import parse_gin, resolve_config
 from jaxpcc.replay import ReplayBuffer
 from jaxpcc.replay.sequence import RecurrentReplayBuffer
 
@@ -53,3 +53,28 @@ def test_shipped_gin_file_parses_and_builds_its_agents(path):
         buffer = ReplayBuffer((OBS_DIM,), ACTION_DIM, seed=0)
     assert buffer.batch_size >= 1
     assert "train.num_epochs" in gin.config_str()  # every file sets the schedule
+
+
+GRIDS = sorted((ROOT / "configs" / "grids").glob("*.toml"))
+
+
+def test_every_grid_folder_file_is_covered():
+    assert len(GRIDS) >= 8
+
+
+@pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.name)
+def test_shipped_grid_parses_and_builds_the_agent_of_every_run(path):
+    """Each distinct (algo, config, bindings) of the grid parses as its runs' commands parse it and
+    builds its agent; an sb3-* run's settings are read as the SB3 backend reads them."""
+    from jaxpcc.grid.plan import SB3_PREFIX
+    from jaxpcc.grid.spec import load_grid
+    from jaxpcc.sb3 import read_settings
+
+    for algo, config, gin_params in sorted({(r.algo, r.config, r.gin_params) for r in load_grid(path).runs}):
+        parse_gin(resolve_config(config, algo), list(gin_params))
+        if algo.startswith(SB3_PREFIX):
+            assert read_settings(algo.removeprefix(SB3_PREFIX))
+        elif algo in IMAGE_ALGOS:
+            assert make_agent(algo, IMAGE_SHAPE, ACTION_DIM).name == algo
+        else:
+            assert make_agent(algo, OBS_DIM, ACTION_DIM).name == algo
