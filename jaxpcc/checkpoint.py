@@ -44,13 +44,7 @@ def unflatten_like(template: Any, arrays: Mapping[str, np.ndarray], what: str) -
     """Rebuilds a pytree shaped like `template` from `flatten_tree` output, checking everything."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
     expected = {jax.tree_util.keystr(path): leaf for path, leaf in leaves}
-    missing = sorted(set(expected) - set(arrays))
-    extra = sorted(set(arrays) - set(expected))
-    if missing or extra:
-        raise CheckpointError(
-            f"{what} does not match this run's networks (missing {missing[:3]}, unexpected {extra[:3]}); "
-            "was it written by another algorithm or config?"
-        )
+    _require_names(expected, arrays, f"{what} does not match this run's networks")
     out = []
     for key, leaf in expected.items():
         arr = arrays[key]
@@ -237,13 +231,7 @@ def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple, np.d
 def _check_contents(path: Path, headers: dict, spec: Optional[Mapping[str, ArraySpec]]) -> None:
     if spec is None:
         return
-    missing = sorted(set(spec) - set(headers))
-    extra = sorted(set(headers) - set(spec))
-    if missing or extra:
-        raise CheckpointError(
-            f"checkpoint {path} does not match this run (missing {missing[:3]}, unexpected {extra[:3]}); "
-            "was it written by another algorithm or config?"
-        )
+    _require_names(spec, headers, f"checkpoint {path} does not match this run")
     for name, (shape, dtype, _) in headers.items():
         if not spec[name].accepts(shape, dtype):
             want = spec[name]
@@ -251,3 +239,13 @@ def _check_contents(path: Path, headers: dict, spec: Optional[Mapping[str, Array
                 f"checkpoint {path}: '{name}' has shape {shape} {dtype.str}, this run expects {want.shape} {want.dtype}; "
                 "was it written with other settings?"
             )
+
+
+def _require_names(expected, found, mismatch: str) -> None:
+    """Raises CheckpointError naming a few missing and unexpected names, if the two sets differ."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"{mismatch} (missing {missing[:3]}, unexpected {extra[:3]}); was it written by another algorithm or config?"
+        )

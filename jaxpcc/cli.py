@@ -296,13 +296,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 3
     except ImportError as err:
-        from jaxpcc.extras import missing_extra
+        from jaxpcc.extras import report_missing_extra
 
-        missing = missing_extra(err)
-        if missing is None:
-            raise
-        print(f"error: {missing}", file=sys.stderr)
-        return 2
+        return report_missing_extra(err)
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same command to resume from the last finished epoch", file=sys.stderr)
         return 130

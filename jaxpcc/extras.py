@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from typing import Iterator, Optional
 
 # Top-level module -> (extra, what needs it).
@@ -64,3 +65,13 @@ def extras_named() -> Iterator[None]:
         if missing is None:
             raise
         raise missing from err
+
+
+def report_missing_extra(err: ImportError) -> int:
+    """A command's answer to an ImportError: one line naming the extra to install, exit status 2.
+    The ImportError of a module that no extra provides is a bug, and propagates."""
+    missing = missing_extra(err)
+    if missing is None:
+        raise err
+    print(f"error: {missing}", file=sys.stderr)
+    return 2

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from jaxpcc.extras import missing_extra
+from jaxpcc.extras import report_missing_extra
 from jaxpcc.grid.spec import GridError, load_grid
 
 
@@ -92,11 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ImportError as err:  # --ray without the cluster extra, report without the plot extra
-        missing = missing_extra(err)
-        if missing is None:
-            raise
-        print(f"error: {missing}", file=sys.stderr)
-        return 2
+        return report_missing_extra(err)
     except KeyboardInterrupt:
         print("\ninterrupted: rerun the same grid command to resume (finished runs are skipped)", file=sys.stderr)
         return 130
