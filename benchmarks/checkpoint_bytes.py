@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jaxpcc import checkpoint, train as train_mod  # noqa: E402
 from jaxpcc.agents import make_agent  # noqa: E402
-from jaxpcc.buffer_chunks import ChunkStore  # noqa: E402
+from jaxpcc.persistence.buffer_chunks import ChunkStore  # noqa: E402
 from jaxpcc.replay import ReplayBuffer  # noqa: E402
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from jaxpcc import __version__, checkpoint
+from jaxpcc import __version__
+from jaxpcc.persistence import checkpoint
 
 CHECKPOINT_NAME = "checkpoint.npz"  # jaxpcc.loop's name for it (not imported: this module stays light)
 

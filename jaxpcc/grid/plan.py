@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from jaxpcc.checkpoint import CheckpointError, read_meta
 from jaxpcc.grid.spec import GridError, RunSpec
+from jaxpcc.persistence.checkpoint import CheckpointError, read_meta
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN = REPO_ROOT / "main.py"
