@@ -54,6 +54,7 @@ from checks import golden_files
 from checks.reference_offpcc import import_reference
 from jaxpcc.agents import ALGOS
 from jaxpcc.agents import csac, ddpg, rdpg, rsac, rsac_s, sac
+from jaxpcc.agents import sac_family as sac_shared
 from jaxpcc.agents.common import linear_decay
 from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.types import Batch, SequenceBatch
@@ -360,13 +361,13 @@ def jaxpcc_agent(case: Case, sizes: Sizes, alpha: float):
 
 def jaxpcc_update(pairing: Pairing, config, state, batch):
     """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
-    modules = {pairing.module, sac}
+    modules = {pairing.module, sac_shared}  # the SAC variants step log-alpha in sac_family
     originals = {m: m.apply_gradients for m in modules}
     recorded = []
 
     def recording(tx, params, opt_state, grads):
         recorded.append(jax.tree.map(np.asarray, grads))
-        return originals[sac](tx, params, opt_state, grads)
+        return originals[sac_shared](tx, params, opt_state, grads)
 
     for m in modules:
         m.apply_gradients = recording
