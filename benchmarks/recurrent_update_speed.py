@@ -30,7 +30,8 @@ import numpy as np
 
 from benchmarks.thunk_profile import format_profile, thunk_profile
 from jaxpcc.agents import make_agent
-from jaxpcc.networks.recurrent import Summarizer, lstm_summaries
+from jaxpcc.networks.lstm_kernel import lstm_summaries
+from jaxpcc.networks.recurrent import Summarizer
 from jaxpcc.types import SequenceBatch
 
 OBS_DIM, ACT_DIM, BATCH, STEPS = 2, 1, 10, 200
