@@ -48,30 +48,30 @@ test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
 
 bench: venv
-	$(PY) benchmarks/pendulum.py
+	$(PY) -m benchmarks.pendulum
 
 # Speed against PyTorch (stable-baselines3 and torch, the 'bench' extra, pinned in requirements-bench.txt).
 # REFERENCE=path/to/offpcc-checkout also times the reference library's own code.
 bench-speed: venv
 	$(PIP_INSTALL) -c requirements-bench.txt -e '.[bench]'
-	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
-	$(PY) benchmarks/loop_breakdown.py --algo td3 --batch-size 100
-	$(PY) benchmarks/recurrent_update_speed.py --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
+	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
+	$(PY) -m benchmarks.loop_breakdown --algo td3 --batch-size 100
+	$(PY) -m benchmarks.recurrent_update_speed --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
 
 # Every agent's update against the reference's own, gradient by gradient (REFERENCE=path required).
 check-reference: venv
 	@test -n "$(REFERENCE)" || { echo "usage: make check-reference REFERENCE=path/to/offpcc-checkout"; exit 2; }
 	$(PIP_INSTALL) -c requirements-bench.txt -e '.[bench]'
-	$(PY) benchmarks/reference_equivalence.py --reference $(REFERENCE)
-	$(PY) benchmarks/reference_equivalence.py --reference $(REFERENCE) --padded
+	$(PY) -m checks.reference_equivalence --reference $(REFERENCE)
+	$(PY) -m checks.reference_equivalence --reference $(REFERENCE) --padded
 
 # The GPU figures in one command, on a machine whose .venv came from requirements-cuda.txt (no
 # network needed: nothing is installed here, and PyTorch is not assumed to have CUDA).
 bench-gpu:
 	$(PY) -c "import jax; assert jax.default_backend() == 'gpu', jax.devices(); print(jax.devices())"
-	$(PY) benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --no-torch
-	$(PY) benchmarks/vectorized.py --algo sac --seeds 1 2 3 4 5 6 7 8 --steps 5000
-	$(PY) benchmarks/recurrent_update_speed.py --updates 20 --block 5 --no-torch
+	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --no-torch
+	$(PY) -m benchmarks.vectorized --algo sac --seeds 1 2 3 4 5 6 7 8 --steps 5000
+	$(PY) -m benchmarks.recurrent_update_speed --updates 20 --block 5 --no-torch
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,6 +1,6 @@
 """Bytes a checkpoint writes per epoch: the whole buffer inside checkpoint.npz (before) against chunks (now).
 
-    python benchmarks/checkpoint_bytes.py --epochs 5 --image_epochs 3
+    python -m benchmarks.checkpoint_bytes --epochs 5 --image_epochs 3
 
 Vector run: a real SAC training loop on Pendulum-v0 (1000-step epochs, the reference's 1e6-slot
 buffer; random actions, since updates change no sizes). At every epoch's save it counts what the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,12 +22,13 @@ import gin
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from jaxpcc import checkpoint, train as train_mod  # noqa: E402
-from jaxpcc.agents import make_agent  # noqa: E402
-from jaxpcc.buffer_chunks import ChunkStore  # noqa: E402
-from jaxpcc.replay import ReplayBuffer  # noqa: E402
+from jaxpcc.agents import make_agent
+from jaxpcc.loop import train
+from jaxpcc.loop_observer import LoopObserver
+from jaxpcc.persistence import checkpoint
+from jaxpcc.persistence.buffer_chunks import ChunkStore
+from jaxpcc.persistence.run_checkpoint import CHECKPOINT_NAME
+from jaxpcc.replay import ReplayBuffer
 
 
 class _Counter:
@@ -64,31 +64,34 @@ def old_format_bytes(state, buffer, meta: dict) -> int:
 def new_bytes(run_dir: Path, before: set[str], after: list[dict]) -> tuple[int, int]:
     """(checkpoint.npz size, bytes of the chunks this save added)."""
     added = sum(c["bytes"] for c in after if c["file"] not in before)
-    return (run_dir / train_mod.CHECKPOINT_NAME).stat().st_size, added
+    return (run_dir / CHECKPOINT_NAME).stat().st_size, added
 
 
-def vector_run(epochs: int, out: Path) -> None:
-    rows = []
-    original = train_mod._save
+class SaveSizes(LoopObserver):
+    """At each checkpoint the loop commits: (step, old-format bytes, checkpoint bytes, new chunk bytes)."""
 
-    def measured_save(run, agent, state, carry=None):
-        before = {c["file"] for c in run.chunks.committed}
-        original(run, agent, state, carry)
+    def __init__(self):
+        self.rows, self._before = [], set()
+
+    def checkpoint_saving(self, run) -> None:
+        self._before = {c["file"] for c in run.chunks.committed}
+
+    def checkpoint_saved(self, run, state) -> None:
         _, meta = checkpoint.load(run.checkpoint_path)  # what the old code's meta held: all but the chunk list
         del meta["buffer_chunks"]
         old = old_format_bytes(state, run.buffer, meta)
-        rows.append((run.progress.step, old, *new_bytes(run.run_dir, before, run.chunks.committed)))
+        self.rows.append((run.progress.step, old, *new_bytes(run.run_dir, self._before, run.chunks.committed)))
 
+
+def vector_run(epochs: int, out: Path) -> None:
     gin.clear_config()
     gin.parse_config(
         f"train.num_epochs = {epochs}\ntrain.num_steps_per_epoch = 1000\n"
         "train.num_test_episodes_per_epoch = 1\ntrain.update_after = 10000000\n"
     )
-    train_mod._save = measured_save
-    try:
-        train_mod.train("Pendulum-v0", "sac", out / "pendulum", seed=1, quiet=True)
-    finally:
-        train_mod._save = original
+    sizes = SaveSizes()
+    train("Pendulum-v0", "sac", out / "pendulum", seed=1, quiet=True, observer=sizes)
+    rows = sizes.rows
     print("Pendulum-v0 SAC, 1e6-slot float32 buffer, 1000-step epochs")
     print(f"{'step':>6s} {'before (whole)':>16s} {'now: ckpt':>12s} {'+ chunk':>10s} {'= total':>10s}")
     for step, old, ckpt, chunk in rows:

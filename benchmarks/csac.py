@@ -7,9 +7,9 @@ Two parts, each run for DrQ on and off:
      (only the step counts shortened): env steps/s of the whole loop, the last test return,
      the replay buffer's size at the configured capacity and the process's peak memory.
 
-    python benchmarks/csac.py --steps 2000 --update-after 1000           # a real, slow run
-    python benchmarks/csac.py --steps 300 --update-after 200 --epoch-steps 300 --test-episodes 1
-    taskset -c 0 python benchmarks/csac.py --variants drq & taskset -c 1 python benchmarks/csac.py --variants noaug
+    python -m benchmarks.csac --steps 2000 --update-after 1000           # a real, slow run
+    python -m benchmarks.csac --steps 300 --update-after 200 --epoch-steps 300 --test-episodes 1
+    taskset -c 0 python -m benchmarks.csac --variants drq & taskset -c 1 python -m benchmarks.csac --variants noaug
 
 Image memory: observations are stored as uint8 and both s and s' are kept, so a transition takes
 2 * 3 * 84 * 84 = 42,336 bytes; the template's capacity of 100,000 needs 4.23 GB (3.94 GiB), a
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,15 +29,13 @@ import gin
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc.agents import csac  # noqa: E402
-from jaxpcc.agents.common import mlp_hidden_sizes  # noqa: E402
-from jaxpcc.envs import make_env  # noqa: E402
-from jaxpcc.loop import train  # noqa: E402
-from jaxpcc.replay import ReplayBuffer  # noqa: E402
-from jaxpcc.types import Batch  # noqa: E402
+from jaxpcc import runtime
+from jaxpcc.agents import csac
+from jaxpcc.agents.common import mlp_hidden_sizes
+from jaxpcc.envs import make_env
+from jaxpcc.loop import train
+from jaxpcc.replay import ReplayBuffer
+from jaxpcc.types import Batch
 
 ENV = "dmc-cartpole-balance-mdp-img-concat3-v0"
 

@@ -1,6 +1,6 @@
 """Short SAC runs on the reference's custom domains, to show that they can be learned.
 
-    python benchmarks/envs.py --steps 20000 --envs dmc-cartpole-balance-v0 water-maze-simple-mdp-v0 reacher-mdp-v0
+    python -m benchmarks.envs --steps 20000 --envs dmc-cartpole-balance-v0 water-maze-simple-mdp-v0 reacher-mdp-v0
 
 Prints the test return after the first and the last epoch and env steps per second.
 """
@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import gin
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc.loop import train  # noqa: E402
+from jaxpcc import runtime
+from jaxpcc.loop import train
 
 
 def main() -> None:

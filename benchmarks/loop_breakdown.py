@@ -1,79 +1,48 @@
 """Where the training loop's wall time goes: updates, acting, env steps, sampling, the rest.
 
 Runs `speed.py`'s jaxpcc side (Pendulum-v0, one update per env step, blocks of `--update-every`)
-once to warm the compiled programs, then once more with timers around the loop's parts: each
-update block is waited for (`block_until_ready`), so its time is the update's own and acting is
-not charged for it. The ceiling (`speed.ceiling`) is printed beside it. The timers add a sync
-per block, so the timed run's total is a little above an untimed one.
+once to warm the compiled programs, then once more with a `PartTimer` observing the loop (the
+loop's `observer` hook): each update block is waited for (`block_until_ready`), so its time is
+the update's own and acting is not charged for it. The ceiling (`speed.ceiling`) is printed
+beside it. The wait adds a sync per block, so the timed run's total is a little above an
+untimed one.
 
-    python benchmarks/loop_breakdown.py --algo td3 --batch-size 100
+    python -m benchmarks.loop_breakdown --algo td3 --batch-size 100
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
-import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable, Iterator
 
-import jax
+from benchmarks import speed
+from jaxpcc import runtime
+from jaxpcc.loop_observer import PARTS, UPDATES, LoopObserver
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import speed  # noqa: E402
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc import loop  # noqa: E402
-from jaxpcc.replay import ring  # noqa: E402
-
-# (label, owner, method name, wait for the result): the loop's parts, in the order they happen.
-PARTS = (
-    ("acting (jitted, per env step)", loop.Learner, "act", False),
-    ("env steps and buffer pushes", loop.SeedRun, "step", False),
-    ("sampling batches", ring.ReplayBuffer, "sample_many", False),
-    ("updates (waited for)", loop.Learner, "update", True),
-)
+UPDATES_WAITED = f"{UPDATES} (waited for)"
 
 
-@contextlib.contextmanager
-def timed_parts(seconds: collections.Counter) -> Iterator[None]:
-    """Wraps each of `PARTS` with a timer adding into `seconds[label]`; restores them on exit."""
-    originals = []
-    for label, owner, name, wait in PARTS:
-        method = getattr(owner, name)
-        originals.append((owner, name, method))
-        setattr(owner, name, _timer(method, label, wait, seconds))
-    try:
-        yield
-    finally:
-        for owner, name, method in originals:
-            setattr(owner, name, method)
+class PartTimer(LoopObserver):
+    """Sums the seconds of each of the loop's parts; update blocks are waited for."""
 
+    wait_for_updates = True
 
-def _timer(method: Callable, label: str, wait: bool, seconds: collections.Counter) -> Callable:
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        out = method(*args, **kwargs)
-        if wait:
-            jax.block_until_ready(out)
-        seconds[label] += time.perf_counter() - start
-        return out
+    def __init__(self):
+        self.seconds: collections.Counter = collections.Counter()
 
-    return timed
+    def part_done(self, part: str, seconds: float) -> None:
+        self.seconds[part] += seconds
 
 
 def breakdown(algo: str, batch_size: int, steps: int, update_after: int, update_every: int) -> tuple[float, dict]:
     """(wall s, {part: s}) of one warm jaxpcc training run, the rest under "the rest"."""
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-breakdown-"))
     speed.run_jaxpcc(algo, batch_size, steps, update_after, update_every, 1, out)  # warm the programs
-    seconds: collections.Counter = collections.Counter()
-    with timed_parts(seconds):
-        wall = speed.run_jaxpcc(algo, batch_size, steps, update_after, update_every, 2, out)["wall"]
-    parts = {label: seconds[label] for label, *_ in PARTS}
+    timer = PartTimer()
+    wall = speed.run_jaxpcc(algo, batch_size, steps, update_after, update_every, 2, out, observer=timer)["wall"]
+    parts = {(UPDATES_WAITED if part == UPDATES else part): timer.seconds[part] for part in PARTS}
     parts["the rest"] = wall - sum(parts.values())
     return wall, parts
 

@@ -4,13 +4,12 @@ Prints the final test return (mean and spread over seeds, the mean of the last e
 episodes per seed) and env steps per second for each algorithm. RL-Zoo reports SAC on
 Pendulum at about -176 +- 102; a healthy run is better than -250.
 
-    python benchmarks/pendulum.py --steps 15000 --seeds 1 2 3
+    python -m benchmarks.pendulum --steps 15000 --seeds 1 2 3
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,10 +17,8 @@ from pathlib import Path
 import gin
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc.loop import train  # noqa: E402
+from jaxpcc import runtime
+from jaxpcc.loop import train
 
 
 def run_one(algo: str, seed: int, steps: int, out: Path) -> tuple[float, float]:

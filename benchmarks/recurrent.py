@@ -10,8 +10,8 @@ number of epochs set from `--steps`. The reference reports RSAC solving both POM
 fails them (its README's pendulum figure); within 30,000 steps expect RSAC to pull ahead on
 pendulum-p first.
 
-    python benchmarks/recurrent.py --steps 30000 --seeds 1 2 3 [--runs pendulum-v-v0:rsac ...] [--out DIR]
-    python benchmarks/recurrent.py --report --out DIR [--runs ...] [--seeds ...]
+    python -m benchmarks.recurrent --steps 30000 --seeds 1 2 3 [--runs pendulum-v-v0:rsac ...] [--out DIR]
+    python -m benchmarks.recurrent --report --out DIR [--runs ...] [--seeds ...]
 
 Runs resume from their checkpoints, so a benchmark too long for one sitting is continued by running
 the same command again; `--report` prints (and plots) what the runs have logged so far.
@@ -20,7 +20,6 @@ the same command again; `--report` prints (and plots) what the runs have logged 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,11 +28,10 @@ import gin
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc import plot as plot_lib  # noqa: E402
-from jaxpcc.loop import train  # noqa: E402
+from jaxpcc import runtime
+from jaxpcc import plot as plot_lib
+from jaxpcc.loop import train
 
 RUNS = [
     ("pendulum-p-v0", "sac"),

@@ -12,7 +12,7 @@ ideas. PyTorch (when importable, `pip install -r requirements-bench.txt`): a fai
 the reference's `RecurrentSAC.update_networks` (five nn.LSTM passes, six Adam optimizers).
 The sides run in alternating rounds (`--rounds`), and each ratio is taken within a round.
 
-    python benchmarks/recurrent_update_speed.py --updates 20 --rounds 3 --ablations [--profile] [--reference PATH]
+    python -m benchmarks.recurrent_update_speed --updates 20 --rounds 3 --ablations [--profile] [--reference PATH]
 
 `--reference PATH` also times the reference library's own update from an offpcc checkout.
 """
@@ -20,23 +20,19 @@ The sides run in alternating rounds (`--rounds`), and each ratio is taken within
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Callable
-from pathlib import Path
 
 import gin
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from jaxpcc.agents import make_agent  # noqa: E402
-from jaxpcc.networks.recurrent import Summarizer, lstm_summaries  # noqa: E402
-from jaxpcc.types import SequenceBatch  # noqa: E402
-from thunk_profile import format_profile, thunk_profile  # noqa: E402
+from benchmarks.thunk_profile import format_profile, thunk_profile
+from jaxpcc.agents import make_agent
+from jaxpcc.networks.lstm_kernel import lstm_summaries
+from jaxpcc.networks.recurrent import Summarizer
+from jaxpcc.types import SequenceBatch
 
 OBS_DIM, ACT_DIM, BATCH, STEPS = 2, 1, 10, 200
 
@@ -255,7 +251,7 @@ def main() -> None:
             print(f"PyTorch rewrite: torch {torch.__version__}, {torch.get_num_threads()} threads")
             timers["PyTorch"] = torch_timer()
     if args.reference:
-        import reference_offpcc
+        from checks import reference_offpcc
 
         ref = reference_offpcc.import_reference(args.reference)
         timers["offpcc"] = reference_offpcc.recurrent_update_timer(ref, random_batches(5, seed=1))

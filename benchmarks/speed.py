@@ -10,7 +10,7 @@ the fraction of it the full jaxpcc loop reaches. Every PyTorch side
 (stable-baselines3, and the reference with `--reference`) runs in a fresh process of its own.
 
     pip install -r requirements-bench.txt
-    python benchmarks/speed.py --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3
+    python -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3
 """
 
 from __future__ import annotations
@@ -30,16 +30,15 @@ import gin
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from jaxpcc.agents import ALGOS  # noqa: E402
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc.envs import make_env  # noqa: E402
-from jaxpcc.loop import train  # noqa: E402
-from jaxpcc.types import Batch  # noqa: E402
+from jaxpcc import runtime
+from jaxpcc.agents import ALGOS
+from jaxpcc.envs import make_env
+from jaxpcc.loop import train
+from jaxpcc.persistence.policy_file import load_policy
+from jaxpcc.types import Batch
 
 ENV_ID = "Pendulum-v0"
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m benchmarks.speed` runs from
 
 
 def cpu_model() -> str:
@@ -90,7 +89,7 @@ def evaluate(act, episodes: int = 10, seed: int = 10_000) -> float:
     return float(np.mean(returns))
 
 
-def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: Path) -> dict:
+def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: Path, observer=None) -> dict:
     gin.clear_config()  # full selectors: the reference, when imported, registers its own `train`
     gin.parse_config(
         f"""
@@ -104,9 +103,8 @@ def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: P
     )
     run_dir = out / f"jaxpcc-{algo}-{batch_size}-{seed}"
     start = time.perf_counter()
-    train(ENV_ID, algo, run_dir, seed=seed, quiet=True)
+    train(ENV_ID, algo, run_dir, seed=seed, quiet=True, observer=observer)
     wall = time.perf_counter() - start
-    from jaxpcc.loop import load_policy
 
     env = make_env(ENV_ID)
     agent = ALGOS[algo](env.observation_space.shape[0], env.action_space.shape[0], (256, 256))
@@ -144,7 +142,7 @@ def run_sb3(algo, batch_size, steps, update_after, seed) -> dict:
 
 def reference_timings(reference: str, algo: str, batch_size: int, steps: int, update_after: int) -> dict:
     """The reference's own update step (updates/s) and training loop (wall s) at the same settings."""
-    import reference_offpcc
+    from checks import reference_offpcc
 
     ref = reference_offpcc.import_reference(reference)
     env = make_env(ENV_ID)
@@ -165,7 +163,9 @@ def run_isolated(kind: str, **kwargs) -> dict:
     the same process, 451 after), which would bias every later jaxpcc run of the comparison.
     """
     spec = json.dumps({"kind": kind, **kwargs})
-    done = subprocess.run([sys.executable, __file__, "--worker", spec], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.speed", "--worker", spec], capture_output=True, text=True, cwd=ROOT
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the {kind} worker failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,6 +1,6 @@
 """Several seeds in one process against the same seeds one after another.
 
-    python benchmarks/vectorized.py --algo sac --seeds 1 2 3 4 --steps 5000
+    python -m benchmarks.vectorized --algo sac --seeds 1 2 3 4 --steps 5000
 
 Prints the wall time of the seeds run sequentially, of the same seeds vectorized (`--vectorized`),
 their ratio, and the final test returns of both (equal up to float noise). It also sets the
@@ -12,7 +12,6 @@ median of the seeds that reuse its compiled programs.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,10 +19,8 @@ from pathlib import Path
 import gin
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from jaxpcc import runtime  # noqa: E402
-from jaxpcc.loop import train, train_vectorized  # noqa: E402
+from jaxpcc import runtime
+from jaxpcc.loop import train, train_vectorized
 
 
 def bind(steps: int, update_every: int, batch_size: int) -> None:

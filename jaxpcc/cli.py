@@ -241,7 +241,7 @@ def show(args: argparse.Namespace, env_id: str, run_dirs: list[Path], seeds: lis
 def user_errors():
     """Turns the errors a user can cause (files, checkpoints, bad values, unbound gin parameters,
     unwritable or full disks) into UserError."""
-    from jaxpcc.checkpoint import CheckpointError
+    from jaxpcc.persistence.checkpoint import CheckpointError
     from jaxpcc.finite_guard import DivergedError
     from jaxpcc.validation import InvalidSetting
 

@@ -54,13 +54,13 @@ class Policy:
     def __init__(self, agent, state, env_id: str, run_dir: Optional[Path] = None, seed: int = 0):
         import jax
 
-        from jaxpcc.loop import policy_view
+        from jaxpcc.evaluation import policy_view
 
         self.agent, self.env_id, self.run_dir = agent, env_id, run_dir
         self.state = policy_view(agent, state)
         self._key = jax.random.PRNGKey(seed)
         self._calls = 0
-        self.carry = agent.initial_carry() if agent.is_recurrent else None
+        self.carry = agent.start_carry()
 
     @property
     def is_recurrent(self) -> bool:
@@ -74,7 +74,7 @@ class Policy:
 
     def reset(self) -> None:
         """Starts a new episode: a recurrent policy's hidden state goes back to zero."""
-        self.carry = self.agent.initial_carry() if self.agent.is_recurrent else None
+        self.carry = self.agent.start_carry()
 
     def act(self, obs, deterministic: bool = True) -> np.ndarray:
         """The action in [-1, 1]^A for one observation, for the env as `make_env` builds it.
@@ -88,10 +88,7 @@ class Policy:
         key = jax.random.fold_in(self._key, self._calls)
         self._calls += 1
         obs = np.asarray(obs)
-        if self.agent.is_recurrent:
-            action, self.carry = self.agent.act(self.state, self.carry, obs, key, deterministic=deterministic)
-        else:
-            action = self.agent.act(self.state, obs, key, deterministic=deterministic)
+        action, self.carry = self.agent.step(self.state, self.carry, obs, key, deterministic=deterministic)
         return np.asarray(action)
 
     def evaluate(self, env: Optional[EnvSpec] = None, episodes: int = 10, seed: int = 0) -> dict:
@@ -103,7 +100,7 @@ class Policy:
         import jax
 
         from jaxpcc.envs import make_env
-        from jaxpcc.loop import run_test_episodes
+        from jaxpcc.evaluation import run_test_episodes
 
         env_id = self.env_id if env is None else env_id_of(env)
         test_env = make_env(env_id, seed=seed)
@@ -132,9 +129,10 @@ def load_policy(run_dir: str | Path, env: Optional[EnvSpec] = None) -> Policy:
     """
     import jax
 
-    from jaxpcc import checkpoint
-    from jaxpcc.loop import POLICY_NAME, build_agent
-    from jaxpcc.loop import load_policy as load_params
+    from jaxpcc.persistence import checkpoint
+    from jaxpcc.persistence.policy_file import POLICY_NAME
+    from jaxpcc.persistence.policy_file import load_policy as load_params
+    from jaxpcc.programs import build_agent
 
     run_dir = Path(run_dir)
     if not (run_dir / POLICY_NAME).is_file():

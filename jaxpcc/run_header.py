@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from jaxpcc import __version__, checkpoint
+from jaxpcc import __version__
+from jaxpcc.persistence import checkpoint
 
-CHECKPOINT_NAME = "checkpoint.npz"  # jaxpcc.loop's name for it (not imported: this module stays light)
+CHECKPOINT_NAME = "checkpoint.npz"  # jaxpcc.persistence.run_checkpoint's name for it (not imported: this module stays light)
 
 
 def checkpoint_epoch(run_dir: Path) -> Optional[int]:

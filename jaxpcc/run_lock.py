@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from jaxpcc.checkpoint import CheckpointError
+from jaxpcc.persistence.checkpoint import CheckpointError
 
 LOCK_NAME = ".lock"
 

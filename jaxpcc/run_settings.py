@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 import gin
 from gin import config_parser
 
-from jaxpcc.checkpoint import CheckpointError
+from jaxpcc.persistence.checkpoint import CheckpointError
 
 # Bindings that change no result, so a rerun may change them freely (and unrecorded).
 NOT_SETTINGS = frozenset({"earlier_checkpoints.keep"})

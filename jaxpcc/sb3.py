@@ -29,10 +29,11 @@ from typing import Optional, Sequence
 import gin
 import numpy as np
 
-from jaxpcc import checkpoint
 from jaxpcc.cli import UserError, parse_gin, resolve_config
 from jaxpcc.extras import install_hint
 from jaxpcc.logger import BASE_COLUMNS, CSVLog
+from jaxpcc.persistence import checkpoint
+from jaxpcc.schedule import DEFAULT_UPDATE_EVERY
 
 ALGOS = ("ddpg", "td3", "sac")
 PREFIX = "sb3-"  # the run's folder name: RESULTS/ENV/sb3-ALGO/RUN_ID
@@ -57,7 +58,6 @@ def read_settings(algo: str) -> dict:
     from jaxpcc.agents.ddpg import DDPGConfig
     from jaxpcc.agents.sac import SACConfig
     from jaxpcc.agents.td3 import TD3Config
-    from jaxpcc.loop import train as train_fn
     from jaxpcc.replay import ReplayBuffer
 
     config_cls = {"ddpg": DDPGConfig, "td3": TD3Config, "sac": SACConfig}[algo]
@@ -66,7 +66,7 @@ def read_settings(algo: str) -> dict:
     if missing:
         raise UserError(f"the config leaves {', '.join('train.' + m for m in missing)} unbound")
     schedule = {name: int(value) for name, value in schedule.items()}
-    schedule["update_every"] = int(_bound("train.update_every", _default(train_fn, "update_every")))
+    schedule["update_every"] = int(_bound("train.update_every", DEFAULT_UPDATE_EVERY))
     # gin fills the bound fields; the env's sizes are filled in by sb3_kwargs
     agent = config_cls(obs_dim=0, action_dim=0, hidden_sizes=mlp_hidden_sizes())
     buffer = {k: int(_bound(f"ReplayBuffer.{k}", _default(ReplayBuffer, k))) for k in ("capacity", "batch_size")}
@@ -125,7 +125,7 @@ def train(env_id: str, algo: str, run_dir: Path, seed: int, settings: dict, quie
     from stable_baselines3.common.callbacks import BaseCallback
 
     from jaxpcc.envs import make_env
-    from jaxpcc.loop import RunSeeds
+    from jaxpcc.seed_run import RunSeeds
 
     schedule = settings["schedule"]
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,8 @@ import numpy as np
 
 from jaxpcc.agents import make_agent
 from jaxpcc.envs import make_env
-from jaxpcc.loop import POLICY_NAME, load_policy, run_test_episodes
+from jaxpcc.evaluation import run_test_episodes
+from jaxpcc.persistence.policy_file import POLICY_NAME, load_policy
 
 
 def has_display() -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint
+from jaxpcc.persistence import checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = [

@@ -4,8 +4,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint
 from jaxpcc.agents import ALGOS
+from jaxpcc.persistence import checkpoint
 
 
 def state_of(algo="sac", hidden=(16, 16), seed=0):
@@ -81,7 +81,7 @@ def test_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatc
 
 def _policy_file(tmp_path):
     """A real policy file, the agent and a template state to load it into."""
-    from jaxpcc.loop import save_policy
+    from jaxpcc.persistence.policy_file import save_policy
 
     agent, state = state_of()
     save_policy(tmp_path, agent, state, "Pendulum-v0", step=0)
@@ -129,7 +129,7 @@ def test_crafted_policy_is_refused_within_bounded_memory(tmp_path, craft):
     """A small file that announces a 400 MB array: refused from its headers, memory measured."""
     import zipfile
 
-    from jaxpcc.loop import load_policy
+    from jaxpcc.persistence.policy_file import load_policy
 
     path, agent, state = _policy_file(tmp_path)
     shape = (100_000_000,)  # 400 MB of float32
@@ -155,7 +155,7 @@ def test_a_file_larger_than_its_expected_contents_is_refused(tmp_path):
     """Padding inside a member (the header announces fewer bytes than it holds), or between members."""
     import zipfile
 
-    from jaxpcc.loop import load_policy
+    from jaxpcc.persistence.policy_file import load_policy
 
     path, agent, state = _policy_file(tmp_path)
     with zipfile.ZipFile(path) as zf:

@@ -7,7 +7,7 @@ import pytest
 
 from jaxpcc import cli
 from jaxpcc.agents import ALGOS
-from jaxpcc.loop import POLICY_NAME, load_policy, save_policy
+from jaxpcc.persistence.policy_file import POLICY_NAME, load_policy, save_policy
 
 QUICK = [
     "--gin_param", "train.num_epochs=1",

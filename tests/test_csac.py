@@ -11,11 +11,13 @@ import pytest
 
 import numpy_oracle as npo
 import point_canvas
-from jaxpcc import checkpoint
 from jaxpcc.agents import csac, make_agent
-from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, load_policy, save_policy, train
+from jaxpcc.loop import train
 from jaxpcc.losses import drq, sac
 from jaxpcc.networks import ConvEncoder, EnsembleCritic, GaussianActor
+from jaxpcc.persistence import checkpoint
+from jaxpcc.persistence.policy_file import load_policy, save_policy
+from jaxpcc.persistence.run_checkpoint import BUFFER_DIR, CHECKPOINT_NAME
 from jaxpcc.types import Batch
 
 B, C, S, A, E, H = 6, 2, 17, 2, 5, (8, 8)

@@ -163,7 +163,7 @@ def test_unknown_reference_name_is_a_clear_error(tmp_path, capsys):
 
 
 def test_a_reference_file_trains_like_its_jaxpcc_twin(tmp_path):
-    import jaxpcc.checkpoint as ckpt
+    import jaxpcc.persistence.checkpoint as ckpt
 
     reference = tmp_path / "reference.gin"
     reference.write_text(TEMPLATE)

@@ -10,15 +10,12 @@ tolerances.
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-import golden_files  # noqa: E402
-import reference_equivalence as eq  # noqa: E402
+from checks import golden_files
+from checks import reference_equivalence as eq
 
 GOLDEN = golden_files.load(Path(__file__).resolve().parent / "golden" / eq.GOLDEN_FILE)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from grid_helpers import REPO, alone, epochs_logged, grid_command, same_params, wait_for, write_grid  # noqa: F401 (alone: fixture)
-from jaxpcc.checkpoint import CheckpointError, read_meta
 from jaxpcc.grid import local
+from jaxpcc.persistence.checkpoint import CheckpointError, read_meta
 
 pytestmark = pytest.mark.slow
 NUM_EPOCHS = 6

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from grid_helpers import epochs_logged, grid_command, same_params, train_alone, wait_for, write_grid
-from jaxpcc.checkpoint import CheckpointError, read_meta
 from jaxpcc.grid.ray_backend import ATTEMPT_MARK, attempts
+from jaxpcc.persistence.checkpoint import CheckpointError, read_meta
 
 pytestmark = pytest.mark.slow
 RAY = str(Path(sys.executable).parent / "ray")

@@ -3,10 +3,10 @@
 import csv
 from pathlib import Path
 
-from jaxpcc import checkpoint
 from jaxpcc.grid import report
 from jaxpcc.grid.plan import Budget
 from jaxpcc.grid.spec import load_grid
+from jaxpcc.persistence import checkpoint
 
 BUDGET = Budget(num_epochs=3, steps_per_epoch=1000, update_after=100)
 GRID = """\

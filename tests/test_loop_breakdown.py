@@ -1,28 +1,37 @@
-"""The loop-breakdown benchmark's timers: parts are counted while wrapped and restored after."""
+"""The loop-breakdown benchmark's timer: it observes the loop through its hook and sees every part."""
 
-import collections
-import sys
-from pathlib import Path
+import gin
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from loop_breakdown import PARTS, timed_parts  # noqa: E402
-from jaxpcc.replay import ring  # noqa: E402
+from benchmarks.loop_breakdown import PartTimer
+from jaxpcc.loop import train
+from jaxpcc.loop_observer import PARTS, SAMPLING, UPDATES
+from small_run import SMALL
 
 
-def test_timers_count_calls_of_wrapped_parts_and_restore_the_methods():
-    originals = {(owner, name): getattr(owner, name) for _, owner, name, _ in PARTS}
-    buffer = ring.ReplayBuffer((3,), 1, capacity=10, batch_size=2, seed=0)
-    for i in range(4):
-        buffer.push(np.full(3, i, np.float32), np.zeros(1, np.float32), 1.0, np.zeros(3, np.float32), False)
-    seconds = collections.Counter()
-    with timed_parts(seconds):
-        assert ring.ReplayBuffer.sample_many is not originals[(ring.ReplayBuffer, "sample_many")]
-        batches = buffer.sample_many(3)
-    assert batches["obs"].shape == (3, 2, 3)
-    assert seconds["sampling batches"] > 0.0
-    assert set(seconds) == {"sampling batches"}  # nothing else ran
-    for (owner, name), method in originals.items():
-        assert getattr(owner, name) is method
+class CountingTimer(PartTimer):
+    def __init__(self):
+        super().__init__()
+        self.calls, self.saved = {}, []
+
+    def part_done(self, part, seconds):
+        super().part_done(part, seconds)
+        self.calls[part] = self.calls.get(part, 0) + 1
+
+    def checkpoint_saving(self, run):
+        self.saved.append(("saving", run.progress.step))
+
+    def checkpoint_saved(self, run, state):
+        assert run.checkpoint_path.is_file()
+        self.saved.append(("saved", run.progress.step))
+
+
+def test_the_timer_sees_each_part_of_every_step_and_each_checkpoint(tmp_path):
+    gin.clear_config()
+    gin.parse_config(SMALL + "train.num_epochs = 2\n")
+    timer = CountingTimer()
+    train("Pendulum-v0", "sac", tmp_path / "run", seed=1, quiet=True, observer=timer)
+    # 400 steps: acting and env steps at each; 300 steps after update_after = 100, in blocks of 50
+    assert timer.calls[PARTS[0]] == 400 and timer.calls[PARTS[1]] == 400
+    assert timer.calls[SAMPLING] == timer.calls[UPDATES] == 6
+    assert all(timer.seconds[part] > 0.0 for part in PARTS)
+    assert timer.saved == [("saving", 200), ("saved", 200), ("saving", 400), ("saved", 400)]

@@ -207,7 +207,7 @@ def test_rtd3_targets_move_only_on_delayed_actor_steps(tiny):
 
 
 def test_saved_policy_reloads_summarizer_and_head(tiny, tmp_path):
-    from jaxpcc.loop import load_policy, save_policy
+    from jaxpcc.persistence.policy_file import load_policy, save_policy
 
     agent = make_agent("rsac_s", O, A)
     trained = agent.init(jax.random.PRNGKey(9))

@@ -1,11 +1,8 @@
 """The learning benchmark's report of runs logged so far (runs that span sessions): curves, partial seeds."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from recurrent import print_curves, read_curve  # noqa: E402
+from benchmarks.recurrent import print_curves, read_curve
 
 HEADER = "Epoch,Timesteps,Episode Return (Train),Episode Return (Test),Hours\n"
 

@@ -7,14 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpcc.networks.recurrent import (
-    Summarizer,
-    lstm_stack,
-    lstm_summaries,
-    scan_cells,
-    stacked_lstm_layers,
-    zero_carry,
-)
+from jaxpcc.networks.lstm_kernel import lstm_stack, lstm_summaries, stacked_lstm_layers
+from jaxpcc.networks.recurrent import Summarizer, scan_cells, zero_carry
 from recurrent_oracle import numpy_rnn
 
 TYPES = ["lstm", "gru", "rnn"]

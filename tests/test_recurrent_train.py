@@ -4,8 +4,9 @@ import gin
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint
-from jaxpcc.loop import CHECKPOINT_NAME, train
+from jaxpcc.loop import train
+from jaxpcc.persistence import checkpoint
+from jaxpcc.persistence.run_checkpoint import CHECKPOINT_NAME
 from memory_probe import MEMORY_PROBE_ID
 
 SMALL = """

@@ -1,21 +1,17 @@
 """The reference-equivalence check's name mapping leaves no network parameter of an agent unchecked.
 
-`benchmarks/reference_equivalence.py` needs PyTorch and a reference checkout, so CI cannot run it;
+`checks/reference_equivalence.py` needs PyTorch and a reference checkout, so CI cannot run it;
 what CI can check is that its mapping from jaxpcc's state to the reference's modules covers every
 weight of every network (a layer added to jaxpcc and missing from the map would go uncompared).
 """
 
 import functools
-import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-import reference_equivalence as eq  # noqa: E402
+from checks import reference_equivalence as eq
 
 NOT_NETWORKS = ("opt", "key", "step", "log_alpha", "actor_q_value")
 

@@ -15,10 +15,13 @@ import jax
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint, cli, logger, loop
-from jaxpcc.earlier_checkpoints import EARLIER_DIR
+from jaxpcc import cli, logger, loop
 from jaxpcc.finite_guard import DivergedError, finite_seeds
-from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, POLICY_NAME, train
+from jaxpcc.loop import train
+from jaxpcc.persistence import checkpoint, policy_file
+from jaxpcc.persistence.earlier_checkpoints import EARLIER_DIR
+from jaxpcc.persistence.policy_file import POLICY_NAME
+from jaxpcc.persistence.run_checkpoint import BUFFER_DIR, CHECKPOINT_NAME
 from jaxpcc.run_lock import LOCK_NAME
 
 from small_run import QUICK, SMALL
@@ -101,7 +104,7 @@ def test_crash_between_checkpoint_and_policy_is_repaired_on_rerun(tmp_path, monk
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(loop, "save_policy", killed)
+        patch.setattr(policy_file, "save_policy", killed)
         with pytest.raises(KeyboardInterrupt):
             run(tmp_path, 2)
     assert checkpoint.read_meta(tmp_path / CHECKPOINT_NAME)["progress"]["step"] == 400

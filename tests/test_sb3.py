@@ -7,8 +7,8 @@ import pytest
 
 from grid_helpers import grid_command, write_grid
 from jaxpcc import cli
-from jaxpcc.checkpoint import read_meta
 from jaxpcc.logger import BASE_COLUMNS
+from jaxpcc.persistence.checkpoint import read_meta
 from jaxpcc.sb3 import read_settings, sb3_kwargs
 
 

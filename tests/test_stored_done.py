@@ -11,9 +11,10 @@ import gymnasium
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint
-from jaxpcc.buffer_chunks import ChunkStore
-from jaxpcc.loop import BUFFER_DIR, CHECKPOINT_NAME, train
+from jaxpcc.loop import train
+from jaxpcc.persistence import checkpoint
+from jaxpcc.persistence.buffer_chunks import ChunkStore
+from jaxpcc.persistence.run_checkpoint import BUFFER_DIR, CHECKPOINT_NAME
 from jaxpcc.replay import ReplayBuffer
 from jaxpcc.replay.sequence import RecurrentReplayBuffer
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from jaxpcc.agents import make_agent
-from jaxpcc.loop import Learner, policy_view, run_test_episodes, run_test_episodes_together
+from jaxpcc.evaluation import policy_view, run_test_episodes, run_test_episodes_together
+from jaxpcc.learner import Learner
 
 
 class CountdownEnv(gymnasium.Env):

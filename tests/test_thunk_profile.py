@@ -1,13 +1,9 @@
 """The benchmark's trace summary: thunk events summed by kind, per call, loops not counted twice."""
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from thunk_profile import format_profile, summarize_events, thunks_at_once, ThunkProfile  # noqa: E402
+from benchmarks.thunk_profile import format_profile, summarize_events, thunks_at_once, ThunkProfile
 
 
 def _event(name, dur, ph="X", ts=0.0):

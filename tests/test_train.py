@@ -13,10 +13,11 @@ import gin
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint
-from jaxpcc import loop
+from jaxpcc import programs, seed_run
 from jaxpcc.envs import make_env
-from jaxpcc.loop import CHECKPOINT_NAME, train
+from jaxpcc.loop import train
+from jaxpcc.persistence import checkpoint
+from jaxpcc.persistence.run_checkpoint import CHECKPOINT_NAME
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = """
@@ -55,7 +56,7 @@ def count_env_steps(monkeypatch) -> collections.Counter:
         env.step = counted_step
         return env
 
-    monkeypatch.setattr(loop, "make_env", counting_make_env)
+    monkeypatch.setattr(seed_run, "make_env", counting_make_env)
     return counts
 
 
@@ -172,7 +173,8 @@ def test_deterministic_agents_learn_pendulum_within_8000_steps(tmp_path, algo):
 
 
 def test_runs_in_one_process_share_compiled_programs_until_the_config_changes():
-    from jaxpcc.loop import _learner, build_agent
+    from jaxpcc.programs import build_agent
+    from jaxpcc.programs import learner_for as _learner
 
     gin.clear_config()
     gin.parse_config(SMALL)
@@ -189,14 +191,12 @@ def test_runs_in_one_process_share_compiled_programs_until_the_config_changes():
 
 def test_a_run_reusing_compiled_programs_equals_a_run_compiled_afresh(tmp_path):
     """Seeds share the cached programs (acting keys are arguments, not baked-in constants)."""
-    from jaxpcc import loop
-
-    loop._PROGRAM_CACHE.clear()
+    programs._PROGRAM_CACHE.clear()
     gin.clear_config()
     gin.parse_config(SMALL + "train.num_epochs = 1\n")
     train("Pendulum-v0", "sac", tmp_path / "seed7", seed=7, quiet=True)  # compiles with seed 7's key
     shared = run(tmp_path / "shared", 1, algo="sac")  # seed 5 on the programs compiled for seed 7
-    loop._PROGRAM_CACHE.clear()
+    programs._PROGRAM_CACHE.clear()
     fresh = run(tmp_path / "fresh", 1, algo="sac")
     state_shared, _ = saved_state(tmp_path / "shared")
     state_fresh, _ = saved_state(tmp_path / "fresh")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from jaxpcc import cli
-from jaxpcc.loop import CHECKPOINT_NAME, POLICY_NAME
+from jaxpcc.persistence.policy_file import POLICY_NAME
+from jaxpcc.persistence.run_checkpoint import CHECKPOINT_NAME
 
 from small_run import QUICK as SMALL_RUN
 

@@ -5,8 +5,9 @@ import gin
 import numpy as np
 import pytest
 
-from jaxpcc import checkpoint
-from jaxpcc.loop import CHECKPOINT_NAME, train, train_vectorized
+from jaxpcc.loop import train, train_vectorized
+from jaxpcc.persistence import checkpoint
+from jaxpcc.persistence.run_checkpoint import CHECKPOINT_NAME
 
 SMALL = """
 make_MLP.hidden_dimensions = (32, 32)

@@ -133,6 +133,11 @@ class Agent:
       initial_carry: recurrent agents only (None for feed-forward ones): () -> the zero hidden
         state of one env; their `act` is then (state, carry, obs, key, deterministic) ->
         (action, carry), and the carry must be reset to `initial_carry()` at every episode start.
+      step: every agent's acting signature, (state, carry, obs, key, deterministic) -> (action,
+        carry); a feed-forward agent's carry is () and comes back unchanged.
+      start_carry: () -> the carry an episode starts from (() for a feed-forward agent).
+      update_seeds: `update_many` vmapped over a leading seed axis and jitted (state donated),
+        for several seeds trained together.
     """
 
     name: str
@@ -143,6 +148,9 @@ class Agent:
     update_many: Callable
     policy: Callable
     metric_names: Mapping[str, str]
+    step: Callable
+    start_carry: Callable
+    update_seeds: Callable
     initial_carry: Optional[Callable] = None
 
     @property
@@ -164,14 +172,38 @@ def build_agent(
     if update_in_periods is not None and period > 1:
         in_periods = jax.jit(functools.partial(update_in_periods, config), donate_argnums=0)
         update_many = PeriodicUpdates(update_many, in_periods, period)
+        update_seeds = update_many.map(_over_seeds, block_axis=1)
+    else:
+        update_seeds = _over_seeds(update_many)
+    jitted_act = jax.jit(functools.partial(act, config), static_argnames="deterministic")
+    if initial_carry is None:  # feed-forward: an empty carry passes through
+
+        def step(state, carry, obs, key, deterministic):
+            return jitted_act(state, obs, key, deterministic=deterministic), carry
+
+        bound_carry, start_carry = None, tuple
+    else:
+
+        def step(state, carry, obs, key, deterministic):
+            return jitted_act(state, carry, obs, key, deterministic=deterministic)
+
+        bound_carry = start_carry = functools.partial(initial_carry, config)
     return Agent(
         name=name,
         config=config,
         init=jax.jit(functools.partial(init, config)),
-        act=jax.jit(functools.partial(act, config), static_argnames="deterministic"),
+        act=jitted_act,
         update=jax.jit(bound_update, donate_argnums=0),
         update_many=update_many,
         policy=policy,
         metric_names=dict(metric_names),
-        initial_carry=None if initial_carry is None else functools.partial(initial_carry, config),
+        step=step,
+        start_carry=start_carry,
+        update_seeds=update_seeds,
+        initial_carry=bound_carry,
     )
+
+
+def _over_seeds(update_many: Callable) -> Callable:
+    """`update_many` over a leading seed axis of states and batches."""
+    return jax.jit(jax.vmap(update_many), donate_argnums=0)

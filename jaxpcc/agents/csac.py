@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxpcc.agents import sac
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
+from jaxpcc.agents.sac_family import METRIC_NAMES, TemperatureSettings, optimizers, tanh_gaussian_action, temperature_step
 from jaxpcc.losses import drq as drq_losses
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.losses.augment import random_shift, to_unit_float
@@ -35,7 +35,7 @@ from jaxpcc.types import Batch
 
 @gin.configurable("ConvolutionalSAC", denylist=["obs_shape", "action_dim", "hidden_sizes", "augment"])
 @dataclasses.dataclass(frozen=True)
-class CSACConfig:
+class CSACConfig(TemperatureSettings):
     """ConvolutionalSAC hyper-parameters (reference defaults; gin names `ConvolutionalSAC.*`).
 
     Attributes:
@@ -72,18 +72,11 @@ class CSACConfig:
     def __post_init__(self):
         if len(self.obs_shape) != 3:
             raise ValueError(f"ConvolutionalSAC needs (C, H, W) image observations, got shape {self.obs_shape}")
-        if not 0.0 <= self.polyak <= 1.0:
-            raise ValueError(f"ConvolutionalSAC.polyak must lie in [0, 1], got {self.polyak}")
-        if self.alpha <= 0.0:
-            raise ValueError(f"ConvolutionalSAC.alpha must be positive, got {self.alpha}")
+        self.check_temperature()
         if self.conv_impl not in CONV_IMPLS:
             raise ValueError(f"ConvolutionalSAC.conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
         if self.aug_pad < 0:
             raise ValueError(f"ConvolutionalSAC.aug_pad must be >= 0, got {self.aug_pad}")
-
-    @property
-    def entropy_target(self) -> float:
-        return -float(self.action_dim) if self.target_entropy is None else float(self.target_entropy)
 
 
 @flax.struct.dataclass
@@ -114,7 +107,7 @@ def networks(config: CSACConfig) -> tuple[ConvEncoder, GaussianActor, EnsembleCr
 
 def init(config: CSACConfig, key: jax.Array) -> CSACState:
     encoder_net, actor_net, critic_net = networks(config)
-    net_tx, alpha_tx = sac.optimizers(config)
+    net_tx, alpha_tx = optimizers(config)
     encoder_tx = adam(config.lr)
     key, encoder_key, actor_key, critic_key = jax.random.split(key, 4)
     encoder = encoder_net.init(encoder_key, jnp.zeros((1,) + tuple(config.obs_shape), jnp.float32))
@@ -144,9 +137,7 @@ def act(config: CSACConfig, state: CSACState, obs: jax.Array, key: jax.Array, de
     encoder_net, actor_net, _ = networks(config)
     embedding = encoder_net.apply(state.encoder, to_unit_float(jnp.asarray(obs)))
     mean, log_std = actor_net.apply(state.actor, embedding)
-    if deterministic:
-        return jnp.tanh(mean)
-    return jnp.tanh(mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype))
+    return tanh_gaussian_action(mean, log_std, key, deterministic)
 
 
 def prepare_batch(config: CSACConfig, batch: Batch, key: jax.Array) -> Batch:
@@ -162,7 +153,7 @@ def prepare_batch(config: CSACConfig, batch: Batch, key: jax.Array) -> Batch:
 def update(config: CSACConfig, state: CSACState, batch: Batch) -> tuple[CSACState, dict]:
     """One ConvolutionalSAC gradient step (encoder + critics, actor, temperature, targets)."""
     encoder_net, actor_net, critic_net = networks(config)
-    net_tx, _ = sac.optimizers(config)
+    net_tx, _ = optimizers(config)
     encoder_tx = adam(config.lr)
     key, aug_key, critic_key, actor_key = jax.random.split(state.key, 4)
     alpha = jnp.exp(state.log_alpha)
@@ -184,7 +175,7 @@ def update(config: CSACConfig, state: CSACState, batch: Batch) -> tuple[CSACStat
     )
     actor, actor_opt = apply_gradients(net_tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt, alpha_metrics = sac.temperature_step(
+    log_alpha, alpha_opt, alpha_metrics = temperature_step(
         config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"]
     )
 
@@ -216,5 +207,5 @@ def make_agent(obs_shape: tuple[int, ...], action_dim: int, hidden_sizes: tuple[
         obs_shape=tuple(int(d) for d in obs_shape), action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides
     )
     return build_agent(
-        "csac", config, init=init, act=act, update=update, policy=policy, metric_names=sac.METRIC_NAMES
+        "csac", config, init=init, act=act, update=update, policy=policy, metric_names=METRIC_NAMES
     )

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxpcc.losses.common import masked_correlation
-from jaxpcc.networks.recurrent import RECURRENT_TYPES, Carry, Summarizer, lstm_summaries, zero_carry
+from jaxpcc.networks.recurrent import RECURRENT_TYPES, Carry, Summarizer, ensemble_summaries, zero_carry
 from jaxpcc.types import Batch, SequenceBatch
 
 
@@ -87,16 +87,9 @@ def summarize(cfg: SummarizerConfig, params, batch: SequenceBatch) -> jax.Array:
 def summarize_ensemble(cfg: SummarizerConfig, params, batch: SequenceBatch) -> jax.Array:
     """E summarizers with params stacked on a leading axis, over one batch: [E, B, T+1, H].
 
-    LSTMs run as one stacked LSTM (`lstm_summaries`: member-major, one batched matmul per step);
-    GRU and RNN summarizers as a vmapped scan.
+    `networks.recurrent` chooses how they run (the fused LSTM kernel, or vmapped scans).
     """
-    if cfg.recurrent_type != "lstm":
-        return jax.vmap(summarize, in_axes=(None, 0, None))(cfg, params, batch)
-    carry = None
-    if batch.burn_in_obs is not None:
-        _, carry = lstm_summaries(params, cfg.num_layers, batch.burn_in_obs, None, batch.burn_in_mask)
-        carry = jax.lax.stop_gradient(carry)
-    return lstm_summaries(params, cfg.num_layers, batch.obs, carry)[0]
+    return ensemble_summaries(summarizer_net(cfg), params, batch.obs, batch.burn_in_obs, batch.burn_in_mask)
 
 
 def summary_with_pullback(summarize_fn: Callable, params) -> tuple[jax.Array, Callable]:

@@ -23,10 +23,10 @@ import jax.numpy as jnp
 import optax
 
 from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents import sac
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
-from jaxpcc.agents.sac import METRIC_NAMES as SAC_METRIC_NAMES
+from jaxpcc.agents.sac_family import METRIC_NAMES as SAC_METRIC_NAMES
+from jaxpcc.agents.sac_family import TemperatureSettings, tanh_gaussian_action, temperature_step
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.networks import Critic, GaussianActor
 from jaxpcc.types import SequenceBatch
@@ -34,7 +34,7 @@ from jaxpcc.types import SequenceBatch
 
 @gin.configurable("RecurrentSAC")
 @dataclasses.dataclass(frozen=True)
-class RSACConfig:
+class RSACConfig(TemperatureSettings):
     """RSAC hyper-parameters (reference defaults; gin names `RecurrentSAC.*`).
 
     Attributes:
@@ -59,12 +59,7 @@ class RSACConfig:
     target_entropy: Optional[float] = None
 
     def __post_init__(self):
-        if self.alpha <= 0.0:
-            raise ValueError(f"alpha must be positive, got {self.alpha}")
-
-    @property
-    def entropy_target(self) -> float:
-        return -float(self.action_dim) if self.target_entropy is None else float(self.target_entropy)
+        self.check_temperature()
 
 
 @flax.struct.dataclass
@@ -112,19 +107,11 @@ def init(config: RSACConfig, key: jax.Array) -> RSACState:
     )
 
 
-def gaussian_action(actor_head, head_params, summary: jax.Array, key: jax.Array, deterministic: bool) -> jax.Array:
-    """tanh(mean) when deterministic, else a tanh-Gaussian sample (shared with rsac_s)."""
-    mean, log_std = actor_head.apply(head_params, summary)
-    if deterministic:
-        return jnp.tanh(mean)
-    return jnp.tanh(mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype))
-
-
 def act(config: RSACConfig, state: RSACState, carry, obs: jax.Array, key: jax.Array, deterministic: bool):
     """One step through the actor summarizer carrying its state; returns (action, carry)."""
     actor_head, _ = heads(config)
     summary, carry = rec.step_summary(config.summarizer, state.actor["summarizer"], carry, obs)
-    return gaussian_action(actor_head, state.actor["head"], summary, key, deterministic), carry
+    return tanh_gaussian_action(*actor_head.apply(state.actor["head"], summary), key, deterministic), carry
 
 
 def loss_fns(config, critic_fn=rec.critics_on_summary) -> dict:
@@ -172,7 +159,7 @@ def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[
     actor_grads = {"summarizer": actor_pullback(grads["summary"]), "head": grads["head"]}
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt, alpha_metrics = sac.temperature_step(
+    log_alpha, alpha_opt, alpha_metrics = temperature_step(
         config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
     )
     new_state = RSACState(

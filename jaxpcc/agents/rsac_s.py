@@ -17,9 +17,10 @@ import jax.numpy as jnp
 import optax
 
 from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents import rsac, sac
+from jaxpcc.agents import rsac
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
+from jaxpcc.agents.sac_family import tanh_gaussian_action, temperature_step
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.types import SequenceBatch
 
@@ -74,7 +75,7 @@ def act(config, state: RSACSharingState, carry, obs: jax.Array, key: jax.Array, 
     """One step through the shared summarizer carrying its state; returns (action, carry)."""
     actor_head, _ = rsac.heads(config)
     summary, carry = rec.step_summary(config.summarizer, state.summarizer, carry, obs)
-    return rsac.gaussian_action(actor_head, state.actor, summary, key, deterministic), carry
+    return tanh_gaussian_action(*actor_head.apply(state.actor, summary), key, deterministic), carry
 
 
 def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACSharingState, dict]:
@@ -109,7 +110,7 @@ def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACS
     )
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads["head"])
 
-    log_alpha, alpha_opt, alpha_metrics = sac.temperature_step(
+    log_alpha, alpha_opt, alpha_metrics = temperature_step(
         config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
     )
     new_state = RSACSharingState(

@@ -19,24 +19,15 @@ from jaxpcc.agents.recurrent import SummarizerConfig
 
 @gin.configurable("RecurrentTD3")
 @dataclasses.dataclass(frozen=True)
-class RTD3Config:
-    """RTD3 hyper-parameters (reference defaults; gin names `RecurrentTD3.*`).
+class RTD3Config(rdpg.RDPGConfig):
+    """RTD3 hyper-parameters: RDPG's, and three of its own (reference defaults; gin names `RecurrentTD3.*`).
 
     Attributes:
       target_noise: std of the smoothing noise on the target action.
       noise_clip: the smoothing noise is clipped to [-noise_clip, noise_clip].
       policy_delay: actor and target updates happen every `policy_delay` critic updates.
-      (the rest as `RDPGConfig`)
     """
 
-    obs_dim: int
-    action_dim: int
-    hidden_sizes: tuple[int, ...] = (256, 256)
-    summarizer: SummarizerConfig = SummarizerConfig()
-    gamma: float = 0.99
-    lr: float = 3e-4
-    polyak: float = 0.995
-    action_noise: float = 0.1
     target_noise: float = 0.2
     noise_clip: float = 0.5
     policy_delay: int = 2

@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
+from jaxpcc.agents.common import apply_gradients, build_agent, polyak_update, scalar_metrics
+from jaxpcc.agents.sac_family import METRIC_NAMES, TemperatureSettings, optimizers, tanh_gaussian_action, temperature_step
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.networks import EnsembleCritic, GaussianActor
 from jaxpcc.types import Batch
@@ -24,7 +25,7 @@ from jaxpcc.types import Batch
 
 @gin.configurable("SAC")
 @dataclasses.dataclass(frozen=True)
-class SACConfig:
+class SACConfig(TemperatureSettings):
     """SAC hyper-parameters (reference defaults; gin names `SAC.*`).
 
     Attributes:
@@ -51,14 +52,7 @@ class SACConfig:
     target_entropy: Optional[float] = None
 
     def __post_init__(self):
-        if not 0.0 <= self.polyak <= 1.0:
-            raise ValueError(f"SAC.polyak must lie in [0, 1], got {self.polyak}")
-        if self.alpha <= 0.0:
-            raise ValueError(f"SAC.alpha must be positive, got {self.alpha}")
-
-    @property
-    def entropy_target(self) -> float:
-        return -float(self.action_dim) if self.target_entropy is None else float(self.target_entropy)
+        self.check_temperature()
 
 
 @flax.struct.dataclass
@@ -81,11 +75,6 @@ def networks(config: SACConfig) -> tuple[GaussianActor, EnsembleCritic]:
         GaussianActor(config.action_dim, config.hidden_sizes),
         EnsembleCritic(2, config.hidden_sizes),
     )
-
-
-def optimizers(config: SACConfig):
-    """(actor/critic Adam with the optional schedule, log-alpha Adam without it)."""
-    return adam(config.lr, config.lr_schedule), adam(config.lr)
 
 
 def init(config: SACConfig, key: jax.Array) -> SACState:
@@ -114,24 +103,7 @@ def act(config: SACConfig, state: SACState, obs: jax.Array, key: jax.Array, dete
     """tanh(mean) when deterministic, else a tanh-Gaussian sample. obs [O] or [N, O]."""
     actor_net, _ = networks(config)
     mean, log_std = actor_net.apply(state.actor, obs)
-    if deterministic:
-        return jnp.tanh(mean)
-    return jnp.tanh(mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype))
-
-
-def temperature_step(config, log_alpha, alpha_opt, log_pi: jax.Array, mask: Optional[jax.Array] = None):
-    """The temperature loss on the actor's log-probs; log-alpha steps only when autotuning.
-
-    Shared by every SAC variant (sac, csac, rsac, rsac_s); log-alpha's Adam has no lr schedule.
-    Returns (log_alpha, alpha_opt, metrics), with `alpha/value` the temperature after the step.
-    """
-    grads, metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
-        log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
-    )
-    if config.autotune_alpha:
-        log_alpha, alpha_opt = apply_gradients(adam(config.lr), log_alpha, alpha_opt, grads)
-    # as the reference logs it: `get_current_alpha()` at the end of its update
-    return log_alpha, alpha_opt, {**metrics, "alpha/value": jnp.exp(log_alpha)}
+    return tanh_gaussian_action(mean, log_std, key, deterministic)
 
 
 def update(config: SACConfig, state: SACState, batch: Batch) -> tuple[SACState, dict]:
@@ -172,18 +144,6 @@ def update(config: SACConfig, state: SACState, batch: Batch) -> tuple[SACState, 
 
 def policy(state: SACState) -> dict:
     return {"actor": state.actor}
-
-
-METRIC_NAMES = {
-    "critic/q1_pred": "(qfunc) Q1 pred",
-    "critic/q2_pred": "(qfunc) Q2 pred",
-    "critic/q1_loss": "(qfunc) Q1 loss",
-    "critic/q2_loss": "(qfunc) Q2 loss",
-    "actor/min_q_value": "(actor) min Q value",
-    "actor/entropy": "(actor) entropy (sample)",
-    "alpha/value": "(alpha) alpha",
-    "alpha/loss": "(alpha) log alpha loss",
-}
 
 
 def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):

@@ -6,8 +6,6 @@ Targets move only on the delayed actor steps, as in the reference.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional
-
 import gin
 
 from jaxpcc.agents import ddpg
@@ -16,24 +14,15 @@ from jaxpcc.agents.common import build_agent
 
 @gin.configurable("TD3")
 @dataclasses.dataclass(frozen=True)
-class TD3Config:
-    """TD3 hyper-parameters (reference defaults; gin names `TD3.*`).
+class TD3Config(ddpg.DDPGConfig):
+    """TD3 hyper-parameters: DDPG's, and three of its own (reference defaults; gin names `TD3.*`).
 
     Attributes:
       target_noise: std of the smoothing noise on the target action.
       noise_clip: the smoothing noise is clipped to [-noise_clip, noise_clip].
       policy_delay: actor and target updates happen every `policy_delay` critic updates.
-      (the rest as `DDPGConfig`)
     """
 
-    obs_dim: int
-    action_dim: int
-    hidden_sizes: tuple[int, ...] = (256, 256)
-    gamma: float = 0.99
-    lr: float = 3e-4
-    lr_schedule: Optional[Callable] = None
-    polyak: float = 0.995
-    action_noise: float = 0.1
     target_noise: float = 0.2
     noise_clip: float = 0.5
     policy_delay: int = 2

@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from jaxpcc.checkpoint import CheckpointError, read_meta
 from jaxpcc.grid.spec import GridError, RunSpec
+from jaxpcc.persistence.checkpoint import CheckpointError, read_meta
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN = REPO_ROOT / "main.py"
-CHECKPOINT_NAME = "checkpoint.npz"  # the name jaxpcc.loop gives a run's checkpoint
+CHECKPOINT_NAME = "checkpoint.npz"  # the name jaxpcc.persistence.run_checkpoint gives a run's checkpoint
 LOG_NAME = "grid.log"  # a grid run's stdout and stderr, beside its progress.csv
 SB3_PREFIX = "sb3-"  # algo names run by the SB3 backend (`main.py sb3`, jaxpcc.sb3), e.g. sb3-sac
 

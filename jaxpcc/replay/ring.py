@@ -13,6 +13,7 @@ import gin
 import numpy as np
 
 from jaxpcc.replay.dirty import DirtyRange
+from jaxpcc.types import Batch
 
 
 @gin.configurable("ReplayBuffer")
@@ -57,8 +58,12 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def push(self, obs, action, reward: float, next_obs, done: bool) -> None:
-        """Stores one transition; `done` must be the *terminated* flag, not truncation."""
+    def push(self, obs, action, reward: float, next_obs, done: bool, truncated: bool = False) -> None:
+        """Stores one transition; `done` must be the *terminated* flag, not truncation.
+
+        `truncated` is taken so both buffers store the same transition; a ring of single steps has
+        no episodes to close, so it stores nothing of it.
+        """
         i = self.ptr
         self.dirty.touch(i)
         self.obs[i] = obs
@@ -88,6 +93,14 @@ class ReplayBuffer:
     def sample(self) -> dict[str, np.ndarray]:
         """One batch, arrays of shape [B, ...]."""
         return {k: v[0] for k, v in self.sample_many(1).items()}
+
+    def sample_batches(self, num_batches: int) -> Batch:
+        """`sample_many` as the batch type the feed-forward agents' updates take."""
+        return Batch(**self.sample_many(num_batches))
+
+    def last_next_obs(self) -> np.ndarray:
+        """The next observation of the last push (where a rebuilt env must stand)."""
+        return self.next_obs[(self.ptr - 1) % self.capacity]
 
     def last_actions(self, n: int) -> np.ndarray:
         """The `n` most recently pushed actions, oldest first (replayed to rebuild an env on resume)."""

@@ -26,6 +26,7 @@ import gin
 import numpy as np
 
 from jaxpcc.replay.dirty import DirtyRange
+from jaxpcc.types import SequenceBatch
 
 _FIELDS = ("obs", "action", "reward", "done", "ep_len", "ready")
 
@@ -151,6 +152,10 @@ class RecurrentReplayBuffer:
     def sample(self) -> dict[str, np.ndarray]:
         """One batch, arrays of shape [B, ...]."""
         return {k: v[0] for k, v in self.sample_many(1).items()}
+
+    def sample_batches(self, num_batches: int) -> SequenceBatch:
+        """`sample_many` as the batch type the recurrent agents' updates take."""
+        return SequenceBatch(**self.sample_many(num_batches))
 
     def current_episode_len(self) -> int:
         """Steps stored of the episode in progress (0 right after an episode ended)."""

@@ -10,8 +10,8 @@ max |jaxpcc - reference| / max |reference| per optimizer, and the logged values 
 by side. TD3 and RTD3 run two updates, so that their delayed actor step (on the second) is
 compared too.
 
-    python benchmarks/reference_equivalence.py --reference PATH/TO/offpcc-checkout [--algos rsac] [--padded]
-    python benchmarks/reference_equivalence.py --reference PATH/TO/offpcc-checkout --write-golden tests/golden
+    python -m checks.reference_equivalence --reference PATH/TO/offpcc-checkout [--algos rsac] [--padded]
+    python -m checks.reference_equivalence --reference PATH/TO/offpcc-checkout --write-golden tests/golden
 
 The second form writes golden files instead: the reference's outputs (gradients per optimizer,
 logged values, weights after the last update) for every case of `GOLDEN_CASES` at the small
@@ -50,16 +50,14 @@ import gin
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from jaxpcc.agents import ALGOS  # noqa: E402
-from jaxpcc.agents import csac, ddpg, rdpg, rsac, rsac_s, sac  # noqa: E402
-from jaxpcc.agents.common import linear_decay  # noqa: E402
-from jaxpcc.agents.recurrent import SummarizerConfig  # noqa: E402
-from jaxpcc.types import Batch, SequenceBatch  # noqa: E402
-import golden_files  # noqa: E402
-from reference_offpcc import import_reference  # noqa: E402
+from checks import golden_files
+from checks.reference_offpcc import import_reference
+from jaxpcc.agents import ALGOS
+from jaxpcc.agents import csac, ddpg, rdpg, rsac, rsac_s, sac
+from jaxpcc.agents import sac_family as sac_shared
+from jaxpcc.agents.common import linear_decay
+from jaxpcc.agents.recurrent import SummarizerConfig
+from jaxpcc.types import Batch, SequenceBatch
 
 OBS_DIM, ACT_DIM = 2, 1
 IMAGE_SHAPE = (3, 84, 84)
@@ -363,13 +361,13 @@ def jaxpcc_agent(case: Case, sizes: Sizes, alpha: float):
 
 def jaxpcc_update(pairing: Pairing, config, state, batch):
     """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
-    modules = {pairing.module, sac}
+    modules = {pairing.module, sac_shared}  # the SAC variants step log-alpha in sac_family
     originals = {m: m.apply_gradients for m in modules}
     recorded = []
 
     def recording(tx, params, opt_state, grads):
         recorded.append(jax.tree.map(np.asarray, grads))
-        return originals[sac](tx, params, opt_state, grads)
+        return originals[sac_shared](tx, params, opt_state, grads)
 
     for m in modules:
         m.apply_gradients = recording

@@ -23,7 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
-from jaxpcc.checkpoint import CheckpointError, write_npz_atomic
+from jaxpcc.persistence.checkpoint import CheckpointError, write_npz_atomic
 from jaxpcc.replay.dirty import ring_slots
 
 _PREFIX = "chunk-"

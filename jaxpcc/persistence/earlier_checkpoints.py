@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gin
 
-from jaxpcc import checkpoint
+from jaxpcc.persistence import checkpoint
 from jaxpcc.validation import InvalidSetting
 
 EARLIER_DIR = "earlier"
