@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from jaxpcc import gin_names
-from jaxpcc.envs.user_modules import EnvSpec, env_id_of
+from jaxpcc.envs.env_spec import EnvSpec, env_id_of
 from jaxpcc.extras import extras_named
 from jaxpcc.policy import OPERATIVE_CONFIG, STARTING_CONFIG, Policy, load_policy
+from jaxpcc.user_error import UserError
 
 __all__ = ["EnvSpec", "Policy", "Run", "configure", "env_id_of", "load_policy", "train"]
 
@@ -57,16 +58,16 @@ def configure(algo: str, config: Optional[str] = None, gin_params: Sequence[str]
     """
     import gin
 
-    from jaxpcc import cli
+    from jaxpcc import gin_files
     from jaxpcc.agents import RECURRENT_ALGOS
 
     if algo not in GIN_NAME_OF_ALGO:
         raise ValueError(f"unknown algo '{algo}'; valid: {', '.join(sorted(GIN_NAME_OF_ALGO))}")
     try:
-        path = cli.resolve_config(config, algo)
-    except cli.UserError as err:
+        path = gin_files.resolve_config(config, algo)
+    except UserError as err:
         raise FileNotFoundError(str(err)) from err
-    cli.register_configurables()
+    gin_files.register_configurables()
     gin.clear_config()
     gin_names.parse_config_file_and_bindings(path, gin_params, finalize=False)  # the reference's names too
     buffer = "RecurrentReplayBuffer" if algo in RECURRENT_ALGOS else "ReplayBuffer"

@@ -16,13 +16,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from jaxpcc import __version__
-from jaxpcc.paths import config_dir
+from jaxpcc.gin_files import CONFIG_DIR, DEFAULT_CONFIG, parse_gin, resolve_config
+from jaxpcc.user_error import UserError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = config_dir()  # the checkout's configs/, or the installed package's copy of it
-DEFAULT_CONFIG = "default.gin"  # these three relative to CONFIG_DIR
-DEFAULT_RECURRENT_CONFIG = "test/template_recurrent_100k.gin"
-DEFAULT_IMAGE_CONFIG = "test/template_cnn.gin"
 
 # Listed by --help without importing the agents (a test keeps this in step with jaxpcc.agents.ALGOS).
 ALGO_SUMMARIES = {
@@ -35,10 +31,6 @@ ALGO_SUMMARIES = {
     "rsac_s": "recurrent SAC, one summarizer shared by actor and critics",
     "csac": "SAC from pixels (convolutional encoder, DrQ augmentation)",
 }
-
-
-class UserError(Exception):
-    """A mistake in the command line or its inputs: reported in one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,24 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(path: Optional[str], algo: str) -> Path:
-    """Finds the gin file as given, relative to the repository root, or relative to configs/.
-
-    A leading "configs/" also resolves in an installed copy, where configs/ lives in the package.
-    """
-    if path is None:
-        from jaxpcc.agents import RECURRENT_ALGOS, IMAGE_ALGOS
-
-        path = DEFAULT_RECURRENT_CONFIG if algo in RECURRENT_ALGOS else DEFAULT_IMAGE_CONFIG if algo in IMAGE_ALGOS else DEFAULT_CONFIG
-    inside = path[len("configs/"):] if path.startswith("configs/") else path
-    candidates = list(dict.fromkeys([Path(path), REPO_ROOT / path, CONFIG_DIR / inside]))
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    tried = ", ".join(str(c) for c in candidates)
-    raise UserError(f"config '{path}' not found; tried: {tried}")
-
-
 def check_algo(algo: str, env_id: str) -> None:
     """Unknown algorithm names, and image/vector mismatches, are refused with the valid choices."""
     from jaxpcc.agents import ALGOS, IMAGE_ALGOS
@@ -113,26 +87,6 @@ def check_algo(algo: str, env_id: str) -> None:
         )
     if not is_image_env(env_id) and algo in IMAGE_ALGOS:
         raise UserError(f"'{algo}' needs image observations, and '{env_id}' has vectors; use an '-img-' env or a vector algorithm")
-
-
-def register_configurables() -> None:
-    """Imports every module with a gin configurable, so that any binding can be parsed."""
-    import jaxpcc.agents  # noqa: F401
-    import jaxpcc.replay  # noqa: F401
-    import jaxpcc.loop  # noqa: F401
-
-
-def parse_gin(config: Path, bindings: Sequence[str]) -> None:
-    import gin
-
-    from jaxpcc.gin_names import parse_config_file_and_bindings
-
-    register_configurables()
-    gin.clear_config()
-    try:
-        parse_config_file_and_bindings(config, bindings)  # reads the reference's module-prefixed names too
-    except (ValueError, KeyError, SyntaxError, IOError) as err:
-        raise UserError(f"bad gin configuration ({config.name} + --gin_param): {err}") from err
 
 
 def list_envs() -> None:

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import gymnasium
 import numpy as np
 
-from jaxpcc.envs.user_modules import EnvSpec, env_id_of
+from jaxpcc.envs.env_spec import EnvSpec, env_id_of
 from jaxpcc.extras import extras_named
 
 OPERATIVE_CONFIG = "operative_config.gin"
@@ -36,9 +36,9 @@ def parse_run_config(run_dir: str | Path, gin_params: Sequence[str] = ()) -> Non
     """Clears gin and binds what `run_dir` was trained with (plus `gin_params`)."""
     import gin
 
-    from jaxpcc import cli
+    from jaxpcc.gin_files import register_configurables
 
-    cli.register_configurables()
+    register_configurables()
     gin.clear_config()
     gin.parse_config_files_and_bindings([str(run_config(run_dir))], list(gin_params))
 

@@ -29,11 +29,12 @@ from typing import Optional, Sequence
 import gin
 import numpy as np
 
-from jaxpcc.cli import UserError, parse_gin, resolve_config
 from jaxpcc.extras import install_hint
+from jaxpcc.gin_files import parse_gin, resolve_config
 from jaxpcc.logger import BASE_COLUMNS, CSVLog
 from jaxpcc.persistence import checkpoint
 from jaxpcc.schedule import DEFAULT_UPDATE_EVERY
+from jaxpcc.user_error import UserError
 
 ALGOS = ("ddpg", "td3", "sac")
 PREFIX = "sb3-"  # the run's folder name: RESULTS/ENV/sb3-ALGO/RUN_ID

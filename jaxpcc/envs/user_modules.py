@@ -1,8 +1,8 @@
-"""Users' envs: `module:EnvId-v0` ids (gymnasium's convention) and factories of envs.
+"""Users' envs by id: `module:EnvId-v0` (gymnasium's convention).
 
 The module of a `module:id` is imported as `python -m` would find it (the current directory,
 then installed packages); importing it registers the id with gymnasium, and jaxpcc then uses the
-plain id. A factory is registered under an id of its own name.
+plain id.
 """
 
 from __future__ import annotations
@@ -10,13 +10,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import sys
-from typing import Callable, Iterator, Optional, Union
-
-import gymnasium
-
-EnvSpec = Union[str, Callable[[], gymnasium.Env]]
+from typing import Iterator
 
 
 class EnvModuleError(ValueError):
@@ -60,42 +55,3 @@ def resolve_env_id(env_id: str) -> str:
             ) from err
         raise
     return name
-
-
-def env_id_of(env: EnvSpec) -> str:
-    """A gymnasium id for `env`: a registered id, a `module:id` string, or a factory of envs.
-
-    A factory (a class or function returning a fresh `gymnasium.Env`) is registered under
-    '<its name>-v0', with the time limit of the env it builds; jaxpcc builds separate train and
-    test copies, which is why an env instance is not accepted.
-    """
-    from jaxpcc.envs.registry import check_env_id  # registry imports this module
-
-    if isinstance(env, str):
-        check_env_id(env)
-        return resolve_env_id(env)
-    if isinstance(env, gymnasium.Env):
-        raise TypeError(
-            "pass a factory of envs (e.g. the env's class, or `lambda: MyEnv()`), not an env instance: "
-            "jaxpcc builds its own train and test copies"
-        )
-    if not callable(env):
-        raise TypeError(f"env must be an id, a 'module:id' string or a factory of envs, got {type(env).__name__}")
-    name = re.sub(r"[^\w.-]", "_", getattr(env, "__name__", type(env).__name__)).strip("_") or "env"
-    env_id = f"{name}-v0"
-    probe = env()
-    if not isinstance(probe, gymnasium.Env):
-        raise TypeError(f"env factory {name} returned a {type(probe).__name__}, not a gymnasium.Env")
-    steps = _time_limit(probe)
-    probe.close()
-    gymnasium.registry.pop(env_id, None)  # a new factory of the same name replaces the old one
-    gymnasium.register(id=env_id, entry_point=env, max_episode_steps=steps)
-    return env_id
-
-
-def _time_limit(env: gymnasium.Env) -> Optional[int]:
-    while env is not None:
-        if isinstance(env, gymnasium.wrappers.TimeLimit):
-            return int(env._max_episode_steps)
-        env = getattr(env, "env", None)
-    return None

@@ -12,7 +12,8 @@ import sys
 
 import gin
 
-from jaxpcc.cli import UserError, parse_gin, resolve_config
+from jaxpcc.gin_files import parse_gin, resolve_config
+from jaxpcc.user_error import UserError
 
 
 def _value(name: str):
