@@ -114,8 +114,14 @@ def test_killed_process_resumes_to_the_same_parameters(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     killed = subprocess.Popen(base + params + ["--results_dir", str(tmp_path / "killed")], env=env, cwd=REPO)
     ckpt = tmp_path / "killed" / "Pendulum-v0" / "sac" / "1" / CHECKPOINT_NAME
+    csv = ckpt.parent / "progress.csv"
+
+    def first_epoch_committed() -> bool:  # its CSV row is the last file an epoch writes
+        text = csv.read_text() if csv.exists() else ""
+        return text.endswith("\n") and len(text.splitlines()) >= 2
+
     deadline = time.time() + 240
-    while not ckpt.exists() and time.time() < deadline and killed.poll() is None:
+    while not first_epoch_committed() and time.time() < deadline and killed.poll() is None:
         time.sleep(0.05)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
