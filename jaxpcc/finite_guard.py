@@ -22,16 +22,7 @@ class DivergedError(RuntimeError):
 
 @jax.jit
 def _finite_flags(tree) -> jax.Array:
-    """True when every floating leaf of `tree` is finite: one flag, reduced on the device."""
-    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
-    if not leaves:
-        return jnp.asarray(True)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-
-
-@jax.jit
-def _finite_flags_stacked(tree) -> jax.Array:
-    """[N] flags for seeds stacked along every leaf's leading axis."""
+    """[N] flags, one per seed stacked along every leaf's leading axis: all its floats are finite."""
     leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
     per_leaf = [jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1) for x in leaves]
     return jnp.all(jnp.stack(per_leaf), axis=0)
@@ -44,18 +35,12 @@ def finite_seeds(state, host_metrics: Sequence, num_seeds: int) -> np.ndarray:
       state: the train state, seeds stacked on a leading axis when `num_seeds` > 1.
       host_metrics: the epoch's metric dicts as host arrays (a leading seed axis when stacked).
     """
-    if num_seeds == 1:
-        ok = np.array([bool(_finite_flags(state))])
-    else:
-        ok = np.asarray(_finite_flags_stacked(state)).copy()
+    stacked = state if num_seeds > 1 else jax.tree.map(lambda x: jnp.asarray(x)[None], state)
+    ok = np.asarray(_finite_flags(stacked)).copy()
     for metrics in host_metrics:
         for value in jax.tree.leaves(metrics):
             value = np.asarray(value)
-            if not np.issubdtype(value.dtype, np.inexact):
-                continue
-            if num_seeds == 1:
-                ok[0] &= bool(np.isfinite(value).all())
-            else:
+            if np.issubdtype(value.dtype, np.inexact):
                 ok &= np.isfinite(value.reshape(num_seeds, -1)).all(axis=1)
     return ok
 
