@@ -33,7 +33,7 @@ from jaxpcc.loop_observer import ACTING, ENV_STEPS, SAMPLING, UPDATES, LoopObser
 from jaxpcc.persistence import checkpoint, earlier_checkpoints, policy_file, run_checkpoint
 from jaxpcc.programs import build_agent, learner_for
 from jaxpcc.run_lock import run_locks
-from jaxpcc.schedule import Schedule
+from jaxpcc.schedule import DEFAULT_UPDATE_EVERY, Schedule
 from jaxpcc.seed_run import SeedRun, open_run
 
 
@@ -47,7 +47,7 @@ def train(
     num_steps_per_epoch: int = gin.REQUIRED,
     num_test_episodes_per_epoch: int = gin.REQUIRED,
     update_after: int = gin.REQUIRED,
-    update_every: int = 1,
+    update_every: int = DEFAULT_UPDATE_EVERY,
     quiet: bool = False,
     wandb_group: str = "",
     accept_change: Sequence[str] = (),
