@@ -2,8 +2,10 @@
 
 It follows the reference's spinning-up style loop: uniform random actions until
 `update_after`; from then on the policy with exploration noise, and every `update_every`
-env steps a block of `update_every` gradient steps (one jitted `update_many` call on
-pre-sampled batches). A time-limit truncation is not terminal: the buffer stores
+env steps a block of `update_every` gradient steps. The block is one compiled program that
+samples its batches from the buffer (on the device for transition agents), updates, and acts for
+the next step (see `learner`), so the reference's default of one update per env step costs one
+call per step. A time-limit truncation is not terminal: the buffer stores
 `done = terminated`, and the env resets on `terminated or truncated`. Each epoch ends with a
 finiteness check (`finite_guard`), deterministic test episodes on a separate env, and its commit:
 an atomic checkpoint of the whole run (the buffer's new slots go to a chunk file beside it, see
@@ -26,7 +28,6 @@ import numpy as np
 from jaxpcc import run_settings, validation
 from jaxpcc.agents import Agent
 from jaxpcc.agents.common import describe_config
-from jaxpcc.evaluation import policy_view
 from jaxpcc.finite_guard import DivergedError, divergence_message, finite_seeds
 from jaxpcc.logger import BASE_COLUMNS, CSVLog, RunLogger
 from jaxpcc.loop_observer import ACTING, ENV_STEPS, SAMPLING, UPDATES, LoopObserver
@@ -34,7 +35,8 @@ from jaxpcc.persistence import checkpoint, earlier_checkpoints, policy_file, run
 from jaxpcc.programs import build_agent, learner_for
 from jaxpcc.run_lock import run_locks
 from jaxpcc.schedule import DEFAULT_UPDATE_EVERY, Schedule
-from jaxpcc.seed_run import SeedRun, open_run
+from jaxpcc.learner import epoch_means
+from jaxpcc.seed_run import RunSeeds, SeedRun, open_run
 
 
 @gin.configurable("train", denylist=["env_id", "algo", "run_dir", "seed", "quiet", "wandb_group", "accept_change", "observer"])
@@ -104,19 +106,19 @@ def train_seeds(
     validation.check_schedule(schedule.as_dict())
     settings = run_settings.current_settings(schedule.as_dict())
     validation.check_bindings(settings)
-    agent, new_buffer = build_agent(env_id, algo)
+    agent, new_buffers = build_agent(env_id, algo)
     validation.check_agent_config(agent.config, validation.gin_name(agent.config))
     earlier_checkpoints.number_to_keep()
     with run_locks([Path(d) for d in run_dirs]):
         return _train_locked(
-            env_id, agent, new_buffer, run_dirs, seeds, schedule, settings=settings, quiet=quiet,
+            env_id, agent, new_buffers, run_dirs, seeds, schedule, settings=settings, quiet=quiet,
             wandb_group=wandb_group, accept_change=accept_change, until_epoch=until_epoch,
             observer=observer or LoopObserver(),
         )
 
 
 def _train_locked(
-    env_id, agent, new_buffer, run_dirs, seeds, schedule: Schedule, *, settings, quiet, wandb_group, accept_change,
+    env_id, agent, new_buffers, run_dirs, seeds, schedule: Schedule, *, settings, quiet, wandb_group, accept_change,
     until_epoch, observer: LoopObserver,
 ) -> list:
     """`train_seeds` once its settings are checked and its folders locked."""
@@ -124,7 +126,11 @@ def _train_locked(
     num_epochs, steps_per_epoch = schedule.num_epochs, schedule.num_steps_per_epoch
     update_after, update_every = schedule.update_after, schedule.update_every
     total_steps = schedule.total_steps(until_epoch)
-    opened = [open_run(env_id, agent, new_buffer, Path(d), s, settings, accept_change) for d, s in zip(run_dirs, seeds)]
+    buffers = new_buffers(agent, [RunSeeds.from_seed(s).buffer_seed for s in seeds])
+    opened = [
+        open_run(env_id, agent, buffer, Path(d), s, settings, accept_change)
+        for buffer, d, s in zip(buffers.views, run_dirs, seeds)
+    ]
     runs = [o.run for o in opened]
     rows = [{"Epoch": r.progress.epoch, "Timesteps": r.progress.step} for r in runs]
     if len({r.progress.step for r in runs}) != 1:
@@ -141,7 +147,6 @@ def _train_locked(
     learner = learner_for(agent, len(runs))
     act_keys = learner.stack([r.seeds.act_key for r in runs])
     state = learner.stack([o.state for o in opened])
-    policy = policy_view(agent, state)
     carry = learner.stack([o.carry for o in opened])
     for k, r in enumerate(runs):
         r.logger = RunLogger(
@@ -151,36 +156,45 @@ def _train_locked(
         )
         if r.committed_row is not None and not r.logger.csv.has_row(start_step):
             r.logger.log_epoch(r.committed_row, num_epochs)  # committed, but its rows were not yet logged
-    metric_log: list = []
+    sums = learner.zero_sums()
+    updates_done = int(np.asarray(learner.select(state, 0).step))  # the host's count decides TD3's delay phase
+    actions = None  # the next step's actions, when the last update block already computed them
     epoch_start, epoch_start_step = time.perf_counter(), start_step
     try:
         for t in range(start_step, total_steps):
             mark = time.perf_counter()
             if t < update_after:
                 actions = [r.seeds.explore_rng.uniform(-1.0, 1.0, r.env.action_space.shape).astype(np.float32) for r in runs]
-            else:
-                actions, carry = learner.act(policy, carry, [r.obs for r in runs], act_keys, t)
+            elif actions is None:
+                actions, carry = learner.act(state, carry, [r.obs for r in runs], act_keys, t)
             mark = observer.lap(ACTING, mark)
             for k, (r, action) in enumerate(zip(runs, actions)):
                 if r.step(action):
                     carry = learner.reset_carry(carry, k)
+            actions = None
             mark = observer.lap(ENV_STEPS, mark)
-            if t >= update_after and (t + 1) % update_every == 0 and all(r.buffer.can_sample() for r in runs):
-                batches = [r.buffer.sample_batches(update_every) for r in runs]
+            if t >= update_after and (t + 1) % update_every == 0 and buffers.can_sample():
+                source = buffers.update_source(update_every)
                 mark = observer.lap(SAMPLING, mark)
-                state, metrics = learner.update(state, batches)
+                # The block also acts for step t + 1, unless an epoch starts there: a run resumed at
+                # that step acts with the acting program, and so must this one, to stay bit-equal.
+                then_act = None
+                if update_after <= t + 1 < total_steps and (t + 1) % steps_per_epoch:
+                    then_act = ([r.obs for r in runs], act_keys, t + 1)
+                state, sums, actions, carry = learner.update(
+                    state, sums, carry, buffers.sampler(), source, update_every, updates_done, then_act
+                )
+                updates_done += update_every
                 if observer.wait_for_updates:
                     jax.block_until_ready(state)
                 observer.lap(UPDATES, mark)
-                policy = policy_view(agent, state)
-                metric_log.append(metrics)
             if (t + 1) % 100 == 0:
                 runs[0].logger.advance(100)
             if (t + 1) % steps_per_epoch == 0:
                 now = time.perf_counter()
-                host_metrics = jax.device_get(metric_log)
+                host_sums = jax.device_get(sums)
                 epoch = (t + 1) // steps_per_epoch
-                finite = finite_seeds(state, host_metrics, learner.n)
+                finite = finite_seeds(state, [host_sums], learner.n)
                 if not finite.all():
                     diverged = [r.run_dir for r, ok in zip(runs, finite) if not ok]
                     lr_name = f"{validation.gin_name(agent.config)}.lr"
@@ -190,12 +204,12 @@ def _train_locked(
                 ]
                 tests = learner.test_episodes(state, [r.test_env for r in runs], act_keys, test_seeds)
                 for k, r in enumerate(runs):
-                    seed_metrics = [jax.tree.map(lambda x: x[k], m) for m in host_metrics] if learner.n > 1 else host_metrics
                     rows[k] = _end_epoch(
-                        r, agent, learner.select(state, k), learner.select(carry, k), seed_metrics, tests[k],
-                        schedule, now - epoch_start, (t + 1 - epoch_start_step) / max(now - epoch_start, 1e-9), observer,
+                        r, agent, learner.select(state, k), learner.select(carry, k), learner.select(host_sums, k),
+                        tests[k], schedule, now - epoch_start, (t + 1 - epoch_start_step) / max(now - epoch_start, 1e-9),
+                        observer,
                     )
-                metric_log = []
+                sums = learner.zero_sums()
                 epoch_start, epoch_start_step = time.perf_counter(), t + 1
     finally:
         for r in runs:
@@ -204,7 +218,7 @@ def _train_locked(
 
 
 def _end_epoch(
-    run: SeedRun, agent: Agent, state, carry, metric_log, tests: tuple, schedule: Schedule, seconds: float,
+    run: SeedRun, agent: Agent, state, carry, metric_sums: dict, tests: tuple, schedule: Schedule, seconds: float,
     steps_per_second: float, observer: LoopObserver,
 ) -> dict:
     """The epoch's log row (with its test episodes' (lengths, returns)), checkpoint and policy file of one seed."""
@@ -222,7 +236,7 @@ def _end_epoch(
         "Success Rate": _mean(run.successes),
         "Hours": p.hours,
         "Steps per Second": steps_per_second,
-        **epoch_means(metric_log, agent.metric_names),
+        **epoch_means(metric_sums, agent.metric_names),
     }
     run.lengths, run.returns, run.successes = [], [], []
     # The checkpoint commits the epoch; the policy and the log rows follow from it, and a rerun
@@ -233,14 +247,6 @@ def _end_epoch(
     policy_file.save_policy(run.run_dir, agent, state, run.env_id, p.step)
     run.logger.log_epoch(row, schedule.num_epochs)
     return row
-
-
-def epoch_means(metric_log: list[dict], names: dict[str, str]) -> dict[str, float]:
-    """Means over the epoch's updates, keyed by the reference's names (one device sync)."""
-    if not metric_log:
-        return {}
-    host = jax.device_get(metric_log)
-    return {names[k]: float(np.mean([np.mean(m[k]) for m in host])) for k in names if k in host[0]}
 
 
 def _columns(agent: Agent) -> list[str]:

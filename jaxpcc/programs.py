@@ -11,7 +11,10 @@ import numpy as np
 from jaxpcc.agents import IMAGE_ALGOS, Agent, make_agent
 from jaxpcc.envs import make_env, max_episode_steps
 from jaxpcc.learner import Learner
-from jaxpcc.replay import RecurrentReplayBuffer, ReplayBuffer
+from jaxpcc.replay import RecurrentReplayBuffer
+from jaxpcc.replay.device_ring import DeviceRing
+from jaxpcc.replay.host_buffers import HostBuffers
+from jaxpcc.replay.ring import configured_settings
 
 
 # Compiled programs outlive a run: later run ids, resumed runs and benchmark repeats in the same
@@ -39,22 +42,29 @@ def learner_for(agent: Agent, n: int) -> Learner:
     return _cached(("learner", id(agent), n), lambda: Learner(agent, n))
 
 
-def build_agent(env_id: str, algo: str, buffer_seed: int = 0):
-    """The agent for `env_id`, and a factory of fresh buffers of the kind it trains from."""
+def build_agent(env_id: str, algo: str):
+    """The agent for `env_id`, and a factory of the buffers its seeds train from.
+
+    `new_buffers(agent, sampling_seeds)` gives one buffer group for the seeds trained together:
+    a `DeviceRing` for transition agents, `HostBuffers` of episode buffers for recurrent ones.
+    """
     probe = make_env(env_id)
     obs_shape, action_dim = probe.observation_space.shape, probe.action_space.shape[0]
     max_steps = max_episode_steps(probe)
     image = probe.observation_space.dtype == np.uint8
     probe.close()
 
-    def new_buffer(agent, seed):
-        if agent is not None and agent.is_recurrent:  # whole episodes (or segments)
-            return RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_steps, seed=seed)
-        # Images stay uint8 in the buffer; the image agent scales them to [0, 1] on the device.
-        return ReplayBuffer(obs_shape, action_dim, obs_dtype=np.uint8 if image else np.float32, seed=seed)
+    def new_buffers(agent, sampling_seeds):
+        if agent.is_recurrent:  # whole episodes (or segments)
+            return HostBuffers([RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_steps, seed=s) for s in sampling_seeds])
+        # Images stay uint8 in the ring; the image agent scales them to [0, 1] in its update.
+        return DeviceRing(
+            len(sampling_seeds), obs_shape, action_dim, sampling_seeds, obs_dtype=np.uint8 if image else np.float32,
+            **configured_settings(),
+        )
 
     overrides = {}
     if algo in IMAGE_ALGOS:  # the buffer's gin flag switches DrQ, which the agent applies in its update
-        overrides["augment"] = new_buffer(None, buffer_seed).use_aug_for_img
+        overrides["augment"] = configured_settings()["use_aug_for_img"]
     key = ("agent", algo, tuple(obs_shape), action_dim, tuple(sorted(overrides.items())), gin.config_str())
-    return _cached(key, lambda: make_agent(algo, obs_shape, action_dim, **overrides)), new_buffer
+    return _cached(key, lambda: make_agent(algo, obs_shape, action_dim, **overrides)), new_buffers

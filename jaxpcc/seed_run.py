@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import jax
 import numpy as np
@@ -138,10 +138,12 @@ class OpenedRun(NamedTuple):
 
 
 def open_run(
-    env_id: str, agent: Agent, new_buffer: Callable, run_dir: Path, seed: int,
+    env_id: str, agent: Agent, buffer, run_dir: Path, seed: int,
     settings: Optional[dict] = None, accepted: Sequence[str] = (),
 ) -> OpenedRun:
     """A SeedRun with its device state (and carry), restored from its checkpoint when one exists.
+
+    `buffer` is the seed's empty buffer (its group's view for this seed), filled on a resume.
 
     A resumed run's settings must match the checkpoint's (less the `accepted` changes), and a
     missing, stale or unreadable policy file is rewritten from the checkpoint.
@@ -150,7 +152,7 @@ def open_run(
     seeds = RunSeeds.from_seed(seed)
     run = SeedRun(
         env_id, run_dir, seed, seeds, make_env(env_id, seed=seed), make_env(env_id, seed=seed + 1),
-        new_buffer(agent, seeds.buffer_seed), Progress(), settings=dict(settings or {}),
+        buffer, Progress(), settings=dict(settings or {}),
     )
     carry = agent.start_carry()
     state = agent.init(seeds.init_key)

@@ -80,6 +80,55 @@ def scan_updates(update_fn: Callable, state, batches):
     return jax.lax.scan(update_fn, state, batches)
 
 
+def scan_or_call(update_fn: Callable, state, batches):
+    """`scan_updates`, except that a block of one update is one plain call.
+
+    A scan of length one still runs as a loop whose carry (the whole train state) is copied in
+    and out; with one update per env step (the reference's default) that copy is paid per step.
+    """
+    if jax.tree.leaves(batches)[0].shape[0] != 1:
+        return scan_updates(update_fn, state, batches)
+    state, metrics = update_fn(state, jax.tree.map(lambda x: x[0], batches))
+    return state, jax.tree.map(lambda m: m[None], metrics)
+
+
+def phased_updates(step_fn: Callable, period: int, state, batches, phase: int):
+    """K updates whose first is update number `phase` (mod `period`) of the run, delays placed statically.
+
+    `step_fn(state, batch, delayed_step)` is one update that runs the delayed (every `period`-th)
+    work when `delayed_step` is True. The host knows how many updates a run has made, so it
+    passes `phase` and no update decides on the device: the updates before the first aligned one
+    and after the last whole period are unrolled, the whole periods between are scanned.
+    """
+    num = jax.tree.leaves(batches)[0].shape[0]
+    head = min((-phase) % period, num)
+    whole = (num - head) // period * period
+    take = lambda lo, hi: jax.tree.map(lambda x: x[lo:hi], batches)  # noqa: E731
+    metrics = []
+
+    def unrolled(state, group, first_phase):
+        out = []
+        for j in range(jax.tree.leaves(group)[0].shape[0]):
+            state, m = step_fn(state, jax.tree.map(lambda x: x[j], group), (first_phase + j + 1) % period == 0)
+            out.append(m)
+        return state, out
+
+    state, head_metrics = unrolled(state, take(0, head), phase)
+    metrics += [jax.tree.map(lambda x: x[None], m) for m in head_metrics]
+    if whole:
+        periods = jax.tree.map(lambda x: x.reshape((-1, period) + x.shape[1:]), take(head, head + whole))
+
+        def one_period(state, group):
+            state, out = unrolled(state, group, 0)
+            return state, jax.tree.map(lambda *xs: jnp.stack(xs), *out)
+
+        state, scanned = jax.lax.scan(one_period, state, periods)
+        metrics.append(jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), scanned))
+    state, tail_metrics = unrolled(state, take(head + whole, num), 0)
+    metrics += [jax.tree.map(lambda x: x[None], m) for m in tail_metrics]
+    return state, jax.tree.map(lambda *xs: jnp.concatenate(xs), *metrics)
+
+
 @dataclasses.dataclass(frozen=True)
 class PeriodicUpdates:
     """`update_many` for an agent whose updates repeat with a period (TD3's delayed actor step).
@@ -127,7 +176,7 @@ class Agent:
       act: (state, obs [O] or [N, O], key, deterministic) -> action; jitted, `deterministic` static.
       update: (state, batch) -> (state, metrics); one gradient step, jitted, state donated.
       update_many: (state, batches [K, ...]) -> (state, metrics [K]); K steps in one call
-        (a `PeriodicUpdates` for agents built with `update_in_periods`).
+        (a `PeriodicUpdates` for agents built with a `delayed_update`).
       policy: state -> the parameters an acting policy needs (what `--render` reloads).
       metric_names: metrics key -> the reference's logged name.
       initial_carry: recurrent agents only (None for feed-forward ones): () -> the zero hidden
@@ -138,6 +187,10 @@ class Agent:
       start_carry: () -> the carry an episode starts from (() for a feed-forward agent).
       update_seeds: `update_many` vmapped over a leading seed axis and jitted (state donated),
         for several seeds trained together.
+      update_block: (state, batches [K, ...], phase) -> (state, metrics [K]), not jitted: K updates
+        whose first is the run's update number `phase` modulo `period`, a static int the host
+        knows (a TD3 delay is then placed statically). The learner composes it into its programs.
+      period: updates per period of delayed work (1 when none).
     """
 
     name: str
@@ -151,6 +204,8 @@ class Agent:
     step: Callable
     start_carry: Callable
     update_seeds: Callable
+    update_block: Callable
+    period: int = 1
     initial_carry: Optional[Callable] = None
 
     @property
@@ -159,21 +214,26 @@ class Agent:
 
 
 def build_agent(
-    name, config, *, init, act, update, policy, metric_names, initial_carry=None, update_in_periods=None, period=1
+    name, config, *, init, act, update, policy, metric_names, initial_carry=None, delayed_update=None, period=1
 ) -> Agent:
     """Binds `config` into the module-level functions and jits them once.
 
     `initial_carry(config)`, given for recurrent agents, is bound the same way.
-    `update_in_periods(config, state, batches)`, given with `period` > 1, runs whole periods of
-    updates from an aligned step without per-step branching (see `PeriodicUpdates`).
+    `delayed_update(config, state, batch, delayed_step)`, given with `period` > 1, is one update
+    whose delayed work (TD3's actor step) runs when the static `delayed_step` is True; blocks
+    of updates then place that work statically (`phased_updates`, `PeriodicUpdates`).
     """
     bound_update = functools.partial(update, config)
     update_many = jax.jit(functools.partial(scan_updates, bound_update), donate_argnums=0)
-    if update_in_periods is not None and period > 1:
-        in_periods = jax.jit(functools.partial(update_in_periods, config), donate_argnums=0)
+    if delayed_update is not None and period > 1:
+        step_fn = functools.partial(delayed_update, config)
+        block = functools.partial(_phased_block, step_fn, period)
+        in_periods = jax.jit(lambda state, batches: block(state, batches, 0), donate_argnums=0)
         update_many = PeriodicUpdates(update_many, in_periods, period)
         update_seeds = update_many.map(_over_seeds, block_axis=1)
     else:
+        period = 1
+        block = functools.partial(_plain_block, bound_update)
         update_seeds = _over_seeds(update_many)
     jitted_act = jax.jit(functools.partial(act, config), static_argnames="deterministic")
     if initial_carry is None:  # feed-forward: an empty carry passes through
@@ -200,8 +260,18 @@ def build_agent(
         step=step,
         start_carry=start_carry,
         update_seeds=update_seeds,
+        update_block=block,
+        period=period,
         initial_carry=bound_carry,
     )
+
+
+def _plain_block(update_fn, state, batches, phase: int):
+    return scan_or_call(update_fn, state, batches)
+
+
+def _phased_block(step_fn, period: int, state, batches, phase: int):
+    return phased_updates(step_fn, period, state, batches, phase)
 
 
 def _over_seeds(update_many: Callable) -> Callable:

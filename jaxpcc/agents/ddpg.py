@@ -138,34 +138,16 @@ def _actor_step(config, tx, critic, state: DeterministicState, batch: Batch):
 
 def update(config, state: DeterministicState, batch: Batch) -> tuple[DeterministicState, dict]:
     """One critic step; an actor step and target update every `policy_delay` steps."""
-    return _update(config, state, batch, actor_step=True if config.policy_delay == 1 else None)
+    return delayed_update(config, state, batch, actor_step=True if config.policy_delay == 1 else None)
 
 
-def update_in_periods(config, state: DeterministicState, batches: Batch) -> tuple[DeterministicState, dict]:
-    """K = n * policy_delay updates from a state whose step is a multiple of `policy_delay`.
+def delayed_update(config, state: DeterministicState, batch: Batch, actor_step: Optional[bool]):
+    """One update; `actor_step` True/False fixes whether the delayed actor step runs, None decides by step.
 
-    The same updates as scanning `update`, with the delayed actor step placed statically at the
-    end of each period instead of behind a `lax.cond` in every step. On XLA:CPU the branch cost
-    TD3 about 15% of its updates/s at batch 100 (its skip branch copies the actor, its optimizer
-    state and both targets).
+    Placed statically (True/False), the skip costs nothing; behind a `lax.cond` (None) its skip
+    branch copies the actor, its optimizer state and both targets, about 15% of TD3's updates/s
+    at batch 100 on XLA:CPU.
     """
-    period = config.policy_delay
-    periods = jax.tree.map(lambda x: x.reshape((-1, period) + x.shape[1:]), batches)
-
-    def one_period(state, group):
-        metrics = []
-        for j in range(period):
-            batch = jax.tree.map(lambda x: x[j], group)
-            state, m = _update(config, state, batch, actor_step=j == period - 1)
-            metrics.append(m)
-        return state, jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
-
-    state, metrics = jax.lax.scan(one_period, state, periods)
-    return state, jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), metrics)
-
-
-def _update(config, state: DeterministicState, batch: Batch, actor_step: Optional[bool]):
-    """One update; `actor_step` True/False fixes whether the delayed actor step runs, None decides by step."""
     actor_net, critic_net = networks(config)
     tx = adam(config.lr, config.lr_schedule)
     key, noise_key = jax.random.split(state.key)

@@ -54,6 +54,6 @@ def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **o
         update=ddpg.update,
         policy=ddpg.policy,
         metric_names=METRIC_NAMES,
-        update_in_periods=ddpg.update_in_periods,
+        delayed_update=ddpg.delayed_update,
         period=config.policy_delay,
     )

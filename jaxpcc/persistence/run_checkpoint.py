@@ -84,7 +84,7 @@ def restore(
     else:
         buffer.load_state_dict(groups["buffer"])
         buffer.dirty.mark_all()
-    buffer.rng.bit_generator.state = meta["buffer_rng"]
+    buffer.load_rng_state(meta.get("buffer_rng"))
     explore_rng.bit_generator.state = meta["explore_rng"]
     carry = None
     if template_carry is not None:
@@ -111,7 +111,7 @@ def save_run(run, agent, state, carry=None, row: Optional[dict] = None) -> None:
         "row": row,
         "progress": dataclasses.asdict(run.progress),
         "explore_rng": run.seeds.explore_rng.bit_generator.state,
-        "buffer_rng": run.buffer.rng.bit_generator.state,
+        "buffer_rng": run.buffer.rng_state(),
         "wandb_id": run.logger.wandb_id,
         "buffer_chunks": run.chunks.prepare(run.buffer, run.progress.step),
     }

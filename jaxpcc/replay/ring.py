@@ -7,6 +7,7 @@ receives them in one transfer. Image observations are stored as uint8 (the agent
 
 from __future__ import annotations
 
+import inspect
 from typing import Optional
 
 import gin
@@ -98,6 +99,15 @@ class ReplayBuffer:
         """`sample_many` as the batch type the feed-forward agents' updates take."""
         return Batch(**self.sample_many(num_batches))
 
+    def rng_state(self) -> dict:
+        """The sampling generator's state (a checkpoint saves it, so a resumed run samples on)."""
+        return self.rng.bit_generator.state
+
+    def load_rng_state(self, state: Optional[dict]) -> None:
+        """Restores a saved generator; None (a ring sampled on the device saved none) keeps this one's seeding."""
+        if state is not None:
+            self.rng.bit_generator.state = state
+
     def last_next_obs(self) -> np.ndarray:
         """The next observation of the last push (where a rebuilt env must stand)."""
         return self.next_obs[(self.ptr - 1) % self.capacity]
@@ -136,3 +146,14 @@ class ReplayBuffer:
                 raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
             target[:n] = state[name]
         self.load_small_state(state)
+
+
+def configured_settings() -> dict:
+    """The flat buffer's settings as gin binds them (`ReplayBuffer.*` over its defaults), without building one.
+
+    The device ring reads the same settings, so a config means the same wherever the ring lives.
+    """
+    params = inspect.signature(ReplayBuffer.__init__).parameters
+    settings = {name: params[name].default for name in ("capacity", "batch_size", "use_aug_for_img")}
+    settings.update({k: v for k, v in gin.get_bindings("ReplayBuffer").items() if k in settings})
+    return settings

@@ -167,6 +167,15 @@ class RecurrentReplayBuffer:
             raise ValueError(f"the episode in progress holds {self.current_episode_len()} steps, not {n}")
         return self.action[self.episode_ptr, :n]
 
+    def rng_state(self) -> dict:
+        """The sampling generator's state (a checkpoint saves it, so a resumed run samples on)."""
+        return self.rng.bit_generator.state
+
+    def load_rng_state(self, state: Optional[dict]) -> None:
+        """Restores a saved generator; None (a ring sampled on the device saved none) keeps this one's seeding."""
+        if state is not None:
+            self.rng.bit_generator.state = state
+
     def last_next_obs(self) -> np.ndarray:
         """The next observation of the last push (where a rebuilt env must stand)."""
         return self.pending_next_obs
