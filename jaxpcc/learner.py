@@ -1,17 +1,17 @@
 """The device side of N seeds trained together: acting, updating and test acting, vmapped when N > 1.
 
-An env step that ends with an update runs one compiled program: sample the block's batches
-(on the device, from a `DeviceRing`; or take the ones a host buffer sent), run the block of
-updates, add their metrics to the epoch's sums, and act on the next observation with the new
-policy. The host therefore sends the observation to act on and its step index, and reads back
-the action; the metrics stay on the device until the epoch ends. Each (block length, delay phase,
-acting or not) is its own program, chosen by the host, which knows the step and update counts.
+An env step runs one compiled program (`step`): store the step's transition (in a `DeviceRing`),
+sample and run the block of updates when one is due (from the ring, or from the batches a host
+buffer sent), add their metrics to the epoch's sums, and act for the next step with the new
+policy. The host sends one packed step input (the transition, the observation to act on, the step
+index) and reads back the action; the metrics stay on the device until the epoch ends. Each
+(block length, delay phase, acting, storing) is its own program, chosen by the host, which knows
+the step and update counts, so no program branches on them.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -32,9 +32,15 @@ class Learner:
     Every agent acts with a carry (() for a feed-forward one), so nothing here asks which kind it is.
     """
 
-    def __init__(self, agent: Agent, n: int):
+    def __init__(self, agent: Agent, n: int, explicit_transfers: Optional[bool] = None):
+        """`explicit_transfers`: send each step's input with one `jax.device_put` (a GPU's way; the
+        default off the CPU), or pass the numpy arrays to the programs, which on the CPU costs
+        about 4 instead of 20 us a step (the default there). Tests set it to check the GPU's way."""
         self.agent, self.n = agent, n
         self._programs: dict = {}
+        if explicit_transfers is None:
+            explicit_transfers = jax.default_backend() != "cpu"
+        self._send = jax.device_put if explicit_transfers else _as_is
 
         def act_one(s, c, o, k, t):
             return agent.step(s, c, o, jax.random.fold_in(k, t), deterministic=False)
@@ -85,76 +91,88 @@ class Learner:
         actions, carry = self._act(policy_view(self.agent, state), carry, obs, keys, step)
         return self._host_actions(actions), carry
 
-    def update(self, state, sums: dict, carry, sampler: Callable, source, num_updates: int, first_update: int, then_act=None):
-        """A block of `num_updates` updates per seed, then (optionally) the next actions, in one call.
+    def step(self, state, sums: dict, carry, buffers, source, keys, t: int, act_obs=None, num_updates: int = 0, first_update: int = 0):
+        """The device's part of an env step, in one call: store the step's transitions (a device
+        ring), run a block of `num_updates` updates, and act for step t on `act_obs`.
 
         Args:
           state, sums, carry: the seeds' train states, epoch metric sums (both donated) and carries.
-          sampler, source: the buffer group's `sampler()` and `update_source(num_updates)`: the
-            block's batches are `sampler(source, state.step, num_updates)`, drawn in the program.
+          buffers, source: the seeds' buffer group (`DeviceRing` or `HostBuffers`) and its
+            `update_source(num_updates)`, which the block samples from.
+          keys: the seeds' acting keys; t: the step the actions are for.
+          act_obs: the seeds' observations to act on, or None for no action.
           first_update: how many updates the run has made before this block (the delay phase).
-          then_act: None, or (observations, keys, t): act for step t on the seeds' observations.
         Returns:
           (state, sums, actions or None, carry).
         """
-        program = self._program(sampler, num_updates, first_update % self.agent.period, then_act is not None)
-        if then_act is None:
-            state, sums = program(state, sums, source)
+        acts = act_obs is not None
+        if not (acts or buffers.has_staged() or num_updates):
             return state, sums, None, carry
-        observations, keys, t = then_act
-        obs, step = self._acting_inputs(observations, t)
-        state, sums, actions, carry = program(state, sums, source, carry, obs, keys, step)
-        return state, sums, self._host_actions(actions), carry
+        step_input = self._send(buffers.step_input(act_obs if acts else _placeholder_obs(buffers, self.n), t))
+        buffers.store(step_input)
+        if not (acts or num_updates):
+            return state, sums, None, carry
+        if not num_updates:  # acting alone reads only the policy's leaves (see `policy_view`)
+            actions, carry = self._program(buffers.program(), 0, 0, True)(policy_view(self.agent, state), carry, step_input, keys)
+            return state, sums, self._host_actions(actions), carry
+        program = self._program(buffers.program(), num_updates, first_update % self.agent.period, acts)
+        source = buffers.program_source(source)
+        state, sums, actions, carry = program(state, sums, carry, source, step_input, keys)
+        return state, sums, (self._host_actions(actions) if acts else None), carry
 
     def reset_carry(self, carry, k: int):
         fresh = self.agent.start_carry()
         return fresh if self.n == 1 else jax.tree.map(lambda c, z: c.at[k].set(z), carry, fresh)
 
     def _acting_inputs(self, observations: list[np.ndarray], t: int):
-        """The observations and the step index, sent to the device in one transfer."""
+        """The observations and the step index, as the device receives them."""
         obs = observations[0] if self.n == 1 else np.stack(observations)
-        return jax.device_put((obs, np.int32(t)))
+        return self._send((obs, np.int32(t)))
 
     def _host_actions(self, actions) -> list[np.ndarray]:
         actions = np.asarray(actions)
         return [actions] if self.n == 1 else list(actions)
 
-    def _program(self, sampler: Callable, num_updates: int, phase: int, acts: bool) -> Callable:
-        key = (sampler, num_updates, phase, acts)
+    def _program(self, spec, num_updates: int, phase: int, acts: bool) -> Callable:
+        key = (spec, num_updates, phase, acts)
         if key not in self._programs:
-            self._programs[key] = self._compile(sampler, num_updates, phase, acts)
+            self._programs[key] = self._compile(spec, num_updates, phase, acts)
         return self._programs[key]
 
-    def _compile(self, sampler: Callable, num_updates: int, phase: int, acts: bool) -> Callable:
+    def _compile(self, spec, num_updates: int, phase: int, acts: bool) -> Callable:
+        """One seed's step program (vmapped over seeds when N > 1), jitted with state and sums donated."""
         agent = self.agent
+        if not num_updates:
 
-        def update_one(state, sums, source):
-            batches = sampler(source, state.step, num_updates)
-            state, metrics = agent.update_block(state, batches, phase)
-            return state, _add_metrics(sums, metrics, agent.metric_names)
+            def act_one(policy, carry, step_input, key):
+                act_obs, t = spec.apply(None, step_input)
+                return agent.step(policy, carry, act_obs, jax.random.fold_in(key, t), deterministic=False)
 
-        def update_then_act_one(state, sums, source, carry, obs, key, t):
-            state, sums = update_one(state, sums, source)
-            action, carry = agent.step(state, carry, obs, jax.random.fold_in(key, t), deterministic=False)
+            return jax.jit(act_one if self.n == 1 else jax.vmap(act_one))
+
+        def one(state, sums, carry, source, step_input, key):
+            act_obs, t = spec.apply(source, step_input)
+            if num_updates:
+                batches = spec.draw(source, state.step, num_updates)
+                state, metrics = agent.update_block(state, batches, phase)
+                sums = _add_metrics(sums, metrics, agent.metric_names)
+            action = None
+            if acts:
+                action, carry = agent.step(state, carry, act_obs, jax.random.fold_in(key, t), deterministic=False)
             return state, sums, action, carry
 
-        one = update_then_act_one if acts else update_one
-        if self.n == 1:
-            if sampler.has_seed_axis:
-                one = _first_seed_source(one)
-            return jax.jit(one, donate_argnums=(0, 1))
-        axes = (0, 0, 0, 0, 0, 0, None) if acts else (0, 0, 0)
-        return jax.jit(jax.vmap(one, in_axes=axes), donate_argnums=(0, 1))
+        program = one if self.n == 1 else jax.vmap(one)
+        return jax.jit(program, donate_argnums=(0, 1))
 
 
-def _first_seed_source(program: Callable) -> Callable:
-    """`program` reading a seed-stacked source ([1, ...], one seed) as that seed's own."""
+def _as_is(tree):
+    return tree
 
-    @functools.wraps(program)
-    def wrapped(state, sums, source, *rest):
-        return program(state, sums, jax.tree.map(lambda x: x[0], source), *rest)
 
-    return wrapped
+def _placeholder_obs(buffers, n: int) -> list:
+    """Zeros where a step program acts on nothing (its step input still has the slot)."""
+    layout = buffers.layout
+    return [np.zeros(layout.obs_shape, np.uint8 if layout.image else np.float32)] * n
 
 
 def _add_metrics(sums: dict, metrics: dict, names) -> dict:

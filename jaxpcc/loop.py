@@ -171,23 +171,28 @@ def _train_locked(
             for k, (r, action) in enumerate(zip(runs, actions)):
                 if r.step(action):
                     carry = learner.reset_carry(carry, k)
-            actions = None
-            mark = observer.lap(ENV_STEPS, mark)
+            num_updates = 0
             if t >= update_after and (t + 1) % update_every == 0 and buffers.can_sample():
-                source = buffers.update_source(update_every)
+                num_updates = update_every
+                mark = observer.lap(ENV_STEPS, mark)
+            source = buffers.update_source(num_updates)
+            if num_updates:
                 mark = observer.lap(SAMPLING, mark)
-                # The block also acts for step t + 1, unless an epoch starts there: a run resumed at
-                # that step acts with the acting program, and so must this one, to stay bit-equal.
-                then_act = None
-                if update_after <= t + 1 < total_steps and (t + 1) % steps_per_epoch:
-                    then_act = ([r.obs for r in runs], act_keys, t + 1)
-                state, sums, actions, carry = learner.update(
-                    state, sums, carry, buffers.sampler(), source, update_every, updates_done, then_act
-                )
-                updates_done += update_every
+            # One program stores the step, updates when due and acts for step t + 1, unless an
+            # epoch starts there: a run resumed at that step acts with the acting program, and so
+            # must this one, to stay bit-equal.
+            acts = update_after <= t + 1 < total_steps and (t + 1) % steps_per_epoch != 0
+            state, sums, actions, carry = learner.step(
+                state, sums, carry, buffers, source, act_keys, t + 1, [r.obs for r in runs] if acts else None,
+                num_updates, updates_done,
+            )
+            updates_done += num_updates
+            if num_updates:
                 if observer.wait_for_updates:
                     jax.block_until_ready(state)
                 observer.lap(UPDATES, mark)
+            else:  # the step's store (and the next action) count as its env step and push
+                observer.lap(ENV_STEPS, mark)
             if (t + 1) % 100 == 0:
                 runs[0].logger.advance(100)
             if (t + 1) % steps_per_epoch == 0:

@@ -56,7 +56,9 @@ def build_agent(env_id: str, algo: str):
 
     def new_buffers(agent, sampling_seeds):
         if agent.is_recurrent:  # whole episodes (or segments)
-            return HostBuffers([RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_steps, seed=s) for s in sampling_seeds])
+            return HostBuffers(
+                [RecurrentReplayBuffer(int(np.prod(obs_shape)), action_dim, max_steps, seed=s) for s in sampling_seeds], obs_shape
+            )
         # Images stay uint8 in the ring; the image agent scales them to [0, 1] in its update.
         return DeviceRing(
             len(sampling_seeds), obs_shape, action_dim, sampling_seeds, obs_dtype=np.uint8 if image else np.float32,

@@ -51,14 +51,61 @@ class RingArrays(NamedTuple):
     key: jax.Array
 
 
-class Transition(NamedTuple):
-    """One env step as it goes to the device (one transfer): what `push` stores."""
+class StepInput(NamedTuple):
+    """What the host sends the device in one env step, packed in one transfer per dtype.
 
-    obs: np.ndarray
-    action: np.ndarray
-    reward: np.ndarray
-    next_obs: np.ndarray
-    done: np.ndarray
+    floats: [N, F] float32: per seed its transition's action, reward and done, the step index
+      (its int32 bits), then, for vector observations, the transition's obs and next_obs and the
+      observation to act on. images: [N, 3, *obs_shape] uint8 (those three observations) for image
+      observations, else None.
+    """
+
+    floats: np.ndarray
+    images: Optional[np.ndarray] = None
+
+
+class StepLayout(NamedTuple):
+    """How a `StepInput` is packed for one ring's observation shape and action size."""
+
+    obs_shape: tuple
+    action_dim: int
+    image: bool
+
+    @property
+    def obs_size(self) -> int:
+        return int(np.prod(self.obs_shape))
+
+    def encode(self, transitions: Sequence, act_obs: Sequence, t: int) -> StepInput:
+        """Packs one transition per seed ((obs, action, reward, next_obs, done), or None when the
+        step stored nothing) with the observations to act on and the step index."""
+        n, a = len(act_obs), self.action_dim
+        width = a + 3 + (0 if self.image else 3 * self.obs_size)
+        floats = np.zeros((n, width), np.float32)
+        images = np.zeros((n, 3, *self.obs_shape), np.uint8) if self.image else None
+        floats[:, a + 2] = np.array([t], np.int32).view(np.float32)[0]
+        for k, (transition, obs_now) in enumerate(zip(transitions, act_obs)):
+            observations = (transition[0], transition[3], obs_now) if transition is not None else (obs_now, obs_now, obs_now)
+            if transition is not None:
+                floats[k, :a] = transition[1]
+                floats[k, a] = transition[2]
+                floats[k, a + 1] = transition[4]
+            if self.image:
+                images[k] = observations
+            else:
+                floats[k, a + 3 :] = np.concatenate([np.ravel(o) for o in observations])
+        return StepInput(floats, images)
+
+    def decode(self, step: StepInput):
+        """One seed's transition (obs, action, reward, next_obs, done), the observation to act on
+        and the step index."""
+        f, a = step.floats, self.action_dim
+        t = jax.lax.bitcast_convert_type(f[a + 2], jnp.int32)
+        if self.image:
+            obs, next_obs, act_obs = step.images[0], step.images[1], step.images[2]
+        else:
+            o = self.obs_size
+            obs, next_obs, act_obs = (f[a + 3 + i * o : a + 3 + (i + 1) * o].reshape(self.obs_shape) for i in range(3))
+        return (obs, f[:a], f[a], next_obs, f[a + 1]), act_obs, t
 
 
 def draw(ring: RingArrays, step: jax.Array, num_batches: int, batch_size: int) -> Batch:
@@ -73,44 +120,66 @@ def draw(ring: RingArrays, step: jax.Array, num_batches: int, batch_size: int) -
     return Batch(obs=ring.obs[idx], action=ring.action[idx], reward=ring.reward[idx], next_obs=ring.next_obs[idx], done=ring.done[idx])
 
 
-@dataclasses.dataclass(frozen=True)
-class RingSampler:
-    """`draw` at a batch size: what a learner's update program calls to sample (hashable, so
-    programs are cached by it)."""
-
-    batch_size: int
-    has_seed_axis = True  # the source is the seed-stacked rings
-
-    def __call__(self, ring: RingArrays, step: jax.Array, num_batches: int) -> Batch:
-        return draw(ring, step, num_batches, self.batch_size)
-
-
-@functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
-def _store(ring: RingArrays, seed: int, t: Transition) -> RingArrays:
-    """Writes `t` at seed `seed`'s write position and advances it (in place: the ring is donated)."""
-    i = ring.ptr[seed]
-    capacity = ring.reward.shape[1]
-    put = lambda column, value: column.at[seed, i].set(value.astype(column.dtype))  # noqa: E731
+def store(ring: RingArrays, transition) -> RingArrays:
+    """One seed's ring (no seed axis) with `transition` (obs, action, reward, next_obs, done) written
+    at its write position, which advances. Pure; under jit with the ring donated it writes in
+    place (nothing may read a column before the write, or XLA copies the whole ring)."""
+    i, capacity = ring.ptr, ring.reward.shape[0]
+    obs, action, reward, next_obs, done = transition
+    put = lambda column, value: column.at[i].set(value.astype(column.dtype))  # noqa: E731
     return ring._replace(
-        obs=put(ring.obs, t.obs), next_obs=put(ring.next_obs, t.next_obs), action=put(ring.action, t.action),
-        reward=put(ring.reward, t.reward), done=put(ring.done, t.done),
-        ptr=ring.ptr.at[seed].set((i + 1) % capacity), size=ring.size.at[seed].set(jnp.minimum(ring.size[seed] + 1, capacity)),
+        obs=put(ring.obs, obs), next_obs=put(ring.next_obs, next_obs), action=put(ring.action, action),
+        reward=put(ring.reward, reward), done=put(ring.done, done),
+        ptr=(i + 1) % capacity, size=jnp.minimum(ring.size + 1, capacity),
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class RingProgram:
+    """The device ring's part of a learner's step program (hashable: programs are cached by it):
+    the observation to act on and the step index from the step input, batches from the ring."""
+
+    layout: StepLayout
+    batch_size: int
+
+    def apply(self, ring: RingArrays, step: StepInput):
+        _, act_obs, t = self.layout.decode(step)
+        return act_obs, t
+
+    def draw(self, ring: RingArrays, step: jax.Array, num_batches: int) -> Batch:
+        return draw(ring, step, num_batches, self.batch_size)
+
+
+def store_step(layout: StepLayout, ring: RingArrays, step: StepInput) -> RingArrays:
+    """One seed's ring with the step input's transition stored.
+
+    A program of its own, apart from the update that samples: XLA copies the whole ring when one
+    program both writes it in place and gathers from it (2-13 ms a step at a million transitions),
+    where this one writes a slot in place in a few microseconds.
+    """
+    transition, _, _ = layout.decode(step)
+    return store(ring, transition)
+
+
+# `at` is () for a ring of one seed (no seed axis) or (k,) for seed k of stacked rings.
 @functools.partial(jax.jit, static_argnums=(1, 2), donate_argnums=0)
-def _write_column(ring: RingArrays, name: str, seed: int, slots: jax.Array, values: jax.Array) -> RingArrays:
+def _write_column(ring: RingArrays, name: str, at: tuple, slots: jax.Array, values: jax.Array) -> RingArrays:
     column = getattr(ring, name)
-    return ring._replace(**{name: column.at[seed, slots].set(values.astype(column.dtype))})
+    return ring._replace(**{name: column.at[(*at, slots)].set(values.astype(column.dtype))})
 
 
 @functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
-def _set_position(ring: RingArrays, seed: int, ptr: jax.Array, size: jax.Array) -> RingArrays:
-    return ring._replace(ptr=ring.ptr.at[seed].set(ptr), size=ring.size.at[seed].set(size))
+def _set_position(ring: RingArrays, at: tuple, ptr: jax.Array, size: jax.Array) -> RingArrays:
+    return ring._replace(ptr=ring.ptr.at[at].set(ptr), size=ring.size.at[at].set(size))
 
 
 class DeviceRing:
-    """The stacked device rings of N seeds, with one host-side `RingView` per seed.
+    """The device rings of N seeds, with one host-side `RingView` per seed.
+
+    Like the train states, one seed's ring has no seed axis and several are stacked along a
+    leading one. A push is staged on the host and written by the next program the learner runs
+    (`program`, `step_input`, `accept`), so an env step costs one call; reading the ring (a
+    checkpoint, a resume) first writes what is staged (`flush`).
 
     Args:
       num_seeds: N.
@@ -128,37 +197,82 @@ class DeviceRing:
         if len(sampling_seeds) != num_seeds:
             raise ValueError(f"{num_seeds} seeds need {num_seeds} sampling seeds, got {len(sampling_seeds)}")
         self.capacity, self.batch_size, self.use_aug_for_img = int(capacity), int(batch_size), bool(use_aug_for_img)
-        n, c = num_seeds, self.capacity
+        self.stacked = num_seeds > 1
+        lead, c = ((num_seeds,) if self.stacked else ()), self.capacity
         keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in sampling_seeds])
         self.arrays = RingArrays(
-            obs=jnp.zeros((n, c, *obs_shape), obs_dtype), next_obs=jnp.zeros((n, c, *obs_shape), obs_dtype),
-            action=jnp.zeros((n, c, action_dim), jnp.float32), reward=jnp.zeros((n, c), jnp.float32),
-            done=jnp.zeros((n, c), jnp.float32), ptr=jnp.zeros((n,), jnp.int32), size=jnp.zeros((n,), jnp.int32), key=keys,
+            obs=jnp.zeros((*lead, c, *obs_shape), obs_dtype), next_obs=jnp.zeros((*lead, c, *obs_shape), obs_dtype),
+            action=jnp.zeros((*lead, c, action_dim), jnp.float32), reward=jnp.zeros((*lead, c), jnp.float32),
+            done=jnp.zeros((*lead, c), jnp.float32), ptr=jnp.zeros(lead, jnp.int32), size=jnp.zeros(lead, jnp.int32),
+            key=keys if self.stacked else keys[0],
         )
-        self.views = [RingView(self, k) for k in range(n)]
+        image = np.dtype(obs_dtype) == np.uint8
+        self.layout = StepLayout(tuple(int(d) for d in obs_shape), int(action_dim), image)
+        self.staged: list = [None] * num_seeds
+        self.views = [RingView(self, k) for k in range(num_seeds)]
+        self._store = None
+        self._program = RingProgram(self.layout, self.batch_size)
 
     def can_sample(self) -> bool:
         return all(v.can_sample() for v in self.views)
 
-    def update_source(self, num_batches: int) -> RingArrays:
-        """What the update program samples from: the rings themselves (nothing moves)."""
+    def program(self) -> RingProgram:
+        return self._program
+
+    def has_staged(self) -> bool:
+        return any(t is not None for t in self.staged)
+
+    def step_input(self, act_obs: Sequence, t: int) -> StepInput:
+        """The staged transitions with the observations to act on at step t, packed for one transfer."""
+        step = self.layout.encode(self.staged, act_obs, t)
+        return step if self.stacked else StepInput(step.floats[0], None if step.images is None else step.images[0])
+
+    def update_source(self, num_batches: int) -> None:
+        """Nothing to send: update blocks sample the ring where it is (see `program_source`)."""
+        return None
+
+    def store(self, step: StepInput) -> None:
+        """Writes the staged transitions, sent in `step` (already on the device), into the rings."""
+        if not self.has_staged():
+            return
+        self.staged = [None] * len(self.staged)
+        if self._store is None:
+            one = functools.partial(store_step, self.layout)
+            self._store = jax.jit(jax.vmap(one) if self.stacked else one, donate_argnums=0)
+        self.arrays = self._store(self.arrays, step)
+
+    def program_source(self, source) -> RingArrays:
+        """What a step program samples from: the rings themselves (nothing moves)."""
         return self.arrays
 
-    def sampler(self) -> RingSampler:
-        return RingSampler(self.batch_size)
+    def flush(self) -> None:
+        """Writes the staged transitions now (before the ring is read outside a step program)."""
+        for seed, transition in enumerate(self.staged):
+            if transition is None:
+                continue
+            obs, action, reward, next_obs, done = transition
+            at, slot = self._at(seed), (self.views[seed].ptr - 1) % self.capacity  # the view advanced on push
+            columns = {"obs": obs, "next_obs": next_obs, "action": action, "reward": reward, "done": done}
+            for name, value in columns.items():
+                self.arrays = _write_column(self.arrays, name, at, jnp.asarray([slot], jnp.int32), jnp.asarray(np.asarray(value)[None]))
+            self.arrays = _set_position(self.arrays, at, jnp.int32(self.views[seed].ptr), jnp.int32(self.views[seed].size))
+            self.staged[seed] = None
 
-    def store(self, seed: int, transition: Transition) -> None:
-        self.arrays = _store(self.arrays, seed, jax.device_put(transition))
+    def _at(self, seed: int) -> tuple:
+        return (seed,) if self.stacked else ()
 
     def write_column(self, name: str, seed: int, slots: np.ndarray, values: np.ndarray) -> None:
-        self.arrays = _write_column(self.arrays, name, seed, jnp.asarray(slots, jnp.int32), jnp.asarray(values))
+        self.flush()
+        self.arrays = _write_column(self.arrays, name, self._at(seed), jnp.asarray(slots, jnp.int32), jnp.asarray(values))
 
     def set_position(self, seed: int, ptr: int, size: int) -> None:
-        self.arrays = _set_position(self.arrays, seed, jnp.int32(ptr), jnp.int32(size))
+        self.flush()
+        self.arrays = _set_position(self.arrays, self._at(seed), jnp.int32(ptr), jnp.int32(size))
 
     def read(self, name: str, seed: int, slots) -> np.ndarray:
         """Slots of one seed's column, fetched to the host (checkpoints, resumes)."""
-        return np.asarray(getattr(self.arrays, name)[seed, slots])
+        self.flush()
+        return np.asarray(getattr(self.arrays, name)[(*self._at(seed), slots)])
 
 
 class SlotColumn:
@@ -167,7 +281,7 @@ class SlotColumn:
     def __init__(self, ring: DeviceRing, name: str, seed: int):
         self.ring, self.name, self.seed = ring, name, seed
         column = getattr(ring.arrays, name)
-        self.shape, self.dtype = column.shape[1:], np.dtype(column.dtype)
+        self.shape, self.dtype = column.shape[1:] if ring.stacked else column.shape, np.dtype(column.dtype)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -205,12 +319,11 @@ class RingView:
         return self.size
 
     def push(self, obs, action, reward: float, next_obs, done: bool, truncated: bool = False) -> None:
-        """Stores one transition on the device; `done` is the terminated flag (`truncated` is not stored)."""
+        """Stages one transition for the device; `done` is the terminated flag (`truncated` is not stored)."""
+        if self.ring.staged[self.seed] is not None:
+            self.ring.flush()  # one transition per seed and program: write the earlier one first
         self.dirty.touch(self.ptr)
-        transition = Transition(
-            np.asarray(obs), np.asarray(action, np.float32), np.float32(reward), np.asarray(next_obs), np.float32(done)
-        )
-        self.ring.store(self.seed, transition)
+        self.ring.staged[self.seed] = (obs, action, float(reward), next_obs, float(done))
         self.ptr = (self.ptr + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
