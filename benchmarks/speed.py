@@ -1,15 +1,24 @@
-"""Speed against PyTorch: jaxpcc and stable-baselines3 trained alternately, pair by pair.
+"""Speed against PyTorch and JAX peers: jaxpcc, SBX and stable-baselines3, alternating pair by pair.
 
-Both sides run the same algorithm, MLP sizes (256, 256), batch size and update ratio (one
-gradient update per env step after `--update-after` random steps) on Pendulum-v0, and are then
-evaluated on 10 deterministic test episodes outside the timed part. jaxpcc runs its updates in
-blocks of `--update-every` steps (that many env steps, then that many updates in one jitted call),
-which keeps the 1:1 ratio. The script also measures the ceiling: updates/s of `update_many` alone
-on pre-sampled batches (the mean of readings just before and just after each jaxpcc run), and
-the fraction of it the full jaxpcc loop reaches. Every PyTorch side
-(stable-baselines3, and the reference with `--reference`) runs in a fresh process of its own.
+Every side runs the same algorithm, MLP sizes (256, 256), batch size and update ratio (one
+gradient update per env step after `--update-after` random steps) on Pendulum-v0, and is then
+evaluated on 10 deterministic test episodes outside the timed part. Two modes, each row says
+which:
 
-    pip install -r requirements-bench.txt
+- default: one update after every env step (`update_every = 1`), the reference's default and the
+  way every one of its commands trains; SBX and stable-baselines3 use `train_freq = 1`,
+  `gradient_steps = 1`, the same schedule.
+- blocks: jaxpcc runs `--block` env steps and then that many updates in one call (the same 1:1
+  ratio); the peers keep their default schedule.
+
+The ceiling is the update's own speed: updates/s of `update_many` alone on device-resident batches
+in blocks of 50 (the mean of readings just before and just after each jaxpcc run), and each
+jaxpcc row gives the fraction of it the whole loop reaches. jaxpcc runs in this process with its
+programs compiled by a warm-up run; SBX (a JAX port of stable-baselines3, `sbx-rl`) and
+stable-baselines3 each run in a fresh process of their own, SBX after a warm-up run there, so
+no side's figures include compilation.
+
+    pip install -e '.[bench]'
     python -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3
 """
 
@@ -26,14 +35,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import gin
 import jax
 import numpy as np
 
+import jaxpcc
 from jaxpcc import runtime
 from jaxpcc.agents import ALGOS
 from jaxpcc.envs import make_env
-from jaxpcc.loop import train
 from jaxpcc.persistence.policy_file import load_policy
 from jaxpcc.types import Batch
 
@@ -90,20 +98,13 @@ def evaluate(act, episodes: int = 10, seed: int = 10_000) -> float:
 
 
 def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: Path, observer=None) -> dict:
-    gin.clear_config()  # full selectors: the reference, when imported, registers its own `train`
-    gin.parse_config(
-        f"""
-        jaxpcc.loop.train.num_epochs = 1
-        jaxpcc.loop.train.num_steps_per_epoch = {steps}
-        jaxpcc.loop.train.num_test_episodes_per_epoch = 0
-        jaxpcc.loop.train.update_after = {update_after}
-        jaxpcc.loop.train.update_every = {update_every}
-        jaxpcc.replay.ring.ReplayBuffer.batch_size = {batch_size}
-        """
-    )
-    run_dir = out / f"jaxpcc-{algo}-{batch_size}-{seed}"
+    run_dir = out / f"jaxpcc-{algo}-{batch_size}-{update_every}-{seed}"
     start = time.perf_counter()
-    train(ENV_ID, algo, run_dir, seed=seed, quiet=True, observer=observer)
+    jaxpcc.train(
+        ENV_ID, algo, seed, config="test/template_short.gin", run_dir=run_dir, observer=observer, num_epochs=1,
+        num_steps_per_epoch=steps, num_test_episodes_per_epoch=0, update_after=update_after,
+        update_every=update_every, batch_size=batch_size, hidden_sizes=(256, 256),
+    )
     wall = time.perf_counter() - start
 
     env = make_env(ENV_ID)
@@ -140,6 +141,34 @@ def run_sb3(algo, batch_size, steps, update_after, seed) -> dict:
     return {"wall": wall, "return": ret}
 
 
+def run_sbx(algo, batch_size, steps, update_after, seed) -> dict:
+    """SBX trained as the stable-baselines3 side is, after a short warm-up run that compiles its programs."""
+    import sbx
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    def model(seed):
+        env = make_env(ENV_ID)
+        common = dict(
+            learning_rate=3e-4, buffer_size=1_000_000, learning_starts=update_after, batch_size=batch_size,
+            tau=0.005, gamma=0.99, train_freq=1, gradient_steps=1, policy_kwargs=dict(net_arch=[256, 256]),
+            seed=seed, verbose=0,
+        )
+        noise = NormalActionNoise(np.zeros(1), 0.1 * np.ones(1))
+        if algo == "sac":
+            return sbx.SAC("MlpPolicy", env, **common)
+        if algo == "td3":
+            return sbx.TD3("MlpPolicy", env, action_noise=noise, **common)
+        return sbx.DDPG("MlpPolicy", env, action_noise=noise, **common)
+
+    model(seed + 1000).learn(total_timesteps=update_after + 50)  # compiles the programs the timed run uses
+    timed = model(seed)
+    start = time.perf_counter()
+    timed.learn(total_timesteps=steps)
+    wall = time.perf_counter() - start
+    ret = evaluate(lambda o: timed.predict(o, deterministic=True)[0])
+    return {"wall": wall, "return": ret}
+
+
 def reference_timings(reference: str, algo: str, batch_size: int, steps: int, update_after: int) -> dict:
     """The reference's own update step (updates/s) and training loop (wall s) at the same settings."""
     from checks import reference_offpcc
@@ -152,7 +181,9 @@ def reference_timings(reference: str, algo: str, batch_size: int, steps: int, up
     return {"update_rate": upd, "wall": wall}
 
 
-WORKERS = {"sb3": run_sb3, "reference": reference_timings}
+WORKERS = {"sb3": run_sb3, "sbx": run_sbx, "reference": reference_timings}
+MODES = ("default", "blocks")
+PEERS = {"sbx": "sbx", "sb3": "stable_baselines3"}  # side -> the module it needs
 
 
 def run_isolated(kind: str, **kwargs) -> dict:
@@ -184,71 +215,93 @@ def worker(spec: str) -> None:
     print(json.dumps(WORKERS[kwargs.pop("kind")](**kwargs)), flush=True)
 
 
+def update_every_of(mode: str, block: int) -> int:
+    return 1 if mode == "default" else block
+
+
+def compare(args, mode: str, algo: str, batch_size: int, sides: list[str], out: Path) -> dict:
+    """`args.pairs` rounds of every side, in rotating order; prints each run and returns the medians."""
+    updates = args.steps - args.update_after
+    update_every = update_every_of(mode, args.block)
+    walls = {side: [] for side in sides}
+    fractions, ceilings = [], []
+    run_jaxpcc(algo, batch_size, args.update_after + 2 * update_every, args.update_after, update_every, 0, out)  # compile
+    for pair in range(args.pairs):
+        seed = pair + 1
+        order = sides[pair % len(sides):] + sides[: pair % len(sides)]
+        for side in order:
+            if side == "jaxpcc":
+                # The ceiling drifts by up to 25% within minutes on a shared box: read it just
+                # before and just after the loop it is set against, and use the mean.
+                before = ceiling(algo, batch_size)
+                result = run_jaxpcc(algo, batch_size, args.steps, args.update_after, update_every, seed, out)
+                ceil = (before + ceiling(algo, batch_size)) / 2
+                ceilings.append(ceil)
+                fractions.append(updates / result["wall"] / ceil)
+            else:
+                result = run_isolated(side, algo=algo, batch_size=batch_size, steps=args.steps,
+                                      update_after=args.update_after, seed=seed)
+            walls[side].append(result["wall"])
+            extra = f"{fractions[-1]:10.2f}" if side == "jaxpcc" else f"{'':10s}"
+            print(f"{mode:8s} {algo:5s} {batch_size:5d} {side:7s} {result['wall']:8.1f} {args.steps / result['wall']:8.0f} "
+                  f"{updates / result['wall']:7.0f} {result['return']:8.1f} {extra}", flush=True)
+    summary = {"fraction": float(np.median(fractions)), "ceilings": ceilings}
+    # Ratios pair by pair (each pair's sides ran minutes apart), then the median.
+    for side in sides:
+        if side != "jaxpcc":
+            summary[side] = float(np.median([w / j for w, j in zip(walls[side], walls["jaxpcc"])]))
+    ratios = ", ".join(f"{summary[side]:.2f}x {side}" for side in sides if side != "jaxpcc")
+    print(f"{mode} {algo} batch {batch_size}: jaxpcc is {ratios or 'alone'} (median of pair ratios); "
+          f"loop at {summary['fraction']:.2f} of the ceiling ({' / '.join(f'{c:.0f}' for c in ceilings)} updates/s)\n")
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", default=["sac", "td3", "ddpg"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[256, 100])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--block", type=int, default=50, help="updates per jaxpcc call in the blocks mode")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--update-after", type=int, default=1_000)
-    parser.add_argument("--update-every", type=int, default=50)
-    parser.add_argument("--no-torch", action="store_true", help="jaxpcc side and ceiling only")
+    parser.add_argument("--peers", nargs="*", choices=sorted(PEERS), default=sorted(PEERS),
+                        help="the other libraries to run (none: jaxpcc and its ceiling only)")
+    parser.add_argument("--no-torch", action="store_true", help="the same as --peers with nothing after it")
     parser.add_argument("--reference", default=None, metavar="PATH",
                         help="an offpcc checkout: also time its own update step and training loop (imported read-only)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker)
-    needs_torch = not args.no_torch or args.reference
-    if needs_torch and importlib.util.find_spec("torch") is None:
-        parser.error("PyTorch is missing: pip install -r requirements-bench.txt (or pass --no-torch)")
+    peers = [] if args.no_torch else list(args.peers)
+    missing = [PEERS[p] for p in peers if importlib.util.find_spec(PEERS[p]) is None]
+    if args.reference and importlib.util.find_spec("torch") is None:
+        missing.append("torch")
+    if missing:
+        parser.error(f"{', '.join(missing)} missing: pip install -e '.[bench]' (or leave those sides out with --peers)")
 
     runtime.configure()
-
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-speed-"))
     updates = args.steps - args.update_after
-    torch_version = importlib.metadata.version("torch") if needs_torch else "not used"
-    print(f"CPU: {cpu_model()}, jax {jax.__version__}, torch {torch_version}, env {ENV_ID}, "
-          f"{args.steps} steps, {updates} updates, jaxpcc update_every {args.update_every}")
-    header = (f"{'algo':5s} {'batch':>5s} {'side':7s} {'wall s':>8s} {'steps/s':>8s} {'upd/s':>7s} "
-              f"{'return':>8s} {'ratio':>6s} {'of ceiling':>10s}")
-    for algo in args.algos:
-        for batch_size in args.batch_sizes:
-            print(f"\n{algo} batch {batch_size}")
-            if args.reference:
-                reference_row(args, algo, batch_size, updates)
-            print(header)
-            ratios, fractions, ceilings = [], [], []
-            for pair in range(args.pairs):
-                seed = pair + 1
-                order = ["jaxpcc", "sb3"] if pair % 2 == 0 else ["sb3", "jaxpcc"]
-                results = {}
-                for side in order:
-                    if side == "sb3" and args.no_torch:
-                        continue
-                    if side == "jaxpcc":
-                        # The ceiling drifts by up to 25% within minutes on a shared box: read it
-                        # just before and just after the loop it is set against, and use the mean.
-                        before = ceiling(algo, batch_size)
-                        results[side] = run_jaxpcc(algo, batch_size, args.steps, args.update_after, args.update_every, seed, out)
-                        ceil = (before + ceiling(algo, batch_size)) / 2
-                        ceilings.append(ceil)
-                    else:
-                        results[side] = run_isolated("sb3", algo=algo, batch_size=batch_size, steps=args.steps,
-                                                     update_after=args.update_after, seed=seed)
-                j = results["jaxpcc"]
-                frac = (updates / j["wall"]) / ceil
-                fractions.append(frac)
-                ratio = results["sb3"]["wall"] / j["wall"] if "sb3" in results else float("nan")
-                ratios.append(ratio)
-                for side, r in results.items():
-                    print(f"{algo:5s} {batch_size:5d} {side:7s} {r['wall']:8.1f} {args.steps / r['wall']:8.0f} "
-                          f"{updates / r['wall']:7.0f} {r['return']:8.1f} "
-                          f"{(ratio if side == 'jaxpcc' else 1.0):6.2f} {(frac if side == 'jaxpcc' else float('nan')):10.2f}",
-                          flush=True)
-            print(f"{algo} batch {batch_size}: median speed-up jaxpcc/sb3 {np.median(ratios):.2f}x, "
-                  f"median fraction of ceiling {np.median(fractions):.2f} "
-                  f"(ceiling per pair {' / '.join(f'{c:.0f}' for c in ceilings)} updates/s)")
+    versions = ", ".join(f"{m} {importlib.metadata.version(d)}" for m, d in (("sbx", "sbx-rl"), ("sb3", "stable-baselines3"), ("torch", "torch"))
+                         if (m == "torch" and "sb3" in peers) or m in peers)
+    print(f"CPU: {cpu_model()}, jax {jax.__version__}{', ' + versions if versions else ''}, env {ENV_ID}, "
+          f"{args.steps} steps, {updates} updates; modes: default = one update per env step, "
+          f"blocks = jaxpcc in blocks of {args.block}")
+    print(f"{'mode':8s} {'algo':5s} {'batch':>5s} {'side':7s} {'wall s':>8s} {'steps/s':>8s} {'upd/s':>7s} "
+          f"{'return':>8s} {'of ceiling':>10s}")
+    summaries = {}
+    for mode in args.modes:
+        for algo in args.algos:
+            for batch_size in args.batch_sizes:
+                if args.reference:
+                    reference_row(args, algo, batch_size, updates)
+                summaries[(mode, algo, batch_size)] = compare(args, mode, algo, batch_size, ["jaxpcc", *peers], out)
+    print("summary (medians): mode, algo, batch, " + ", ".join(f"jaxpcc/{p}" for p in peers) + ", loop/ceiling")
+    for (mode, algo, batch_size), summary in summaries.items():
+        cells = [f"{summary[p]:.2f}x" for p in peers] + [f"{summary['fraction']:.2f}"]
+        print(f"  {mode}, {algo}, {batch_size}: " + ", ".join(cells))
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ def train(
     run_dir: str | Path | None = None,
     tensorboard: bool = False,
     quiet: bool = True,
+    observer=None,
     **overrides: Any,
 ) -> Run:
     """Trains `algo` on `env` (or resumes the run if its folder holds a checkpoint).
@@ -140,6 +141,8 @@ def train(
       results_dir, run_dir: the run goes to run_dir, by default results_dir/ENV/ALGO/SEED.
       tensorboard: also write TensorBoard event files (the 'tensorboard' extra).
       quiet: no console output.
+      observer: a `jaxpcc.loop_observer.LoopObserver`, told of the loop's parts and checkpoints
+        as they happen (benchmarks time the loop with one).
       **overrides: hyper-parameters by name, e.g. num_epochs=5, batch_size=256, lr=1e-3,
         hidden_sizes=(64, 64) (see `configure`).
     """
@@ -158,7 +161,7 @@ def train(
         folder = Path(run_dir) if run_dir is not None else Path(results_dir) / env_id / algo / str(seed)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / STARTING_CONFIG).write_text(gin.config_str())
-        row = train_loop(env_id=env_id, algo=algo, run_dir=folder, seed=seed, quiet=quiet)
+        row = train_loop(env_id=env_id, algo=algo, run_dir=folder, seed=seed, quiet=quiet, observer=observer)
         (folder / OPERATIVE_CONFIG).write_text(gin.operative_config_str())
     run = Run(folder, env_id, algo, seed, dict(row))
     logged = run.progress() if (folder / "progress.csv").is_file() else []
