@@ -29,7 +29,7 @@ from jaxpcc.losses import drq as drq_losses
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.losses.augment import random_shift, to_unit_float
 from jaxpcc.networks import ConvEncoder, EnsembleCritic, GaussianActor
-from jaxpcc.networks.encoder import CONV_IMPLS
+from jaxpcc.networks.encoder import CONV_IMPLS, default_conv_impl
 from jaxpcc.types import Batch
 
 
@@ -45,7 +45,8 @@ class CSACConfig(TemperatureSettings):
       embedding_dim: encoder output width.
       num_filters: channels of every conv layer (32 in the reference; smaller for tests).
       conv_impl: "im2col" or "xla", the same convolution computed two ways (see
-        `jaxpcc.networks.encoder.TorchConv`; im2col is ~10x faster on CPU inside `update_many`).
+        `jaxpcc.networks.encoder.TorchConv`); by default the backend's (`default_conv_impl`):
+        im2col on the CPU, where it is ~10x faster inside `update_many`, XLA's on a GPU.
       augment: DrQ random shift of s and s' at every update (gin: `ReplayBuffer.use_aug_for_img`,
         passed in by the training loop).
       aug_pad: the largest shift in pixels (the reference's replicate padding of 4).
@@ -58,7 +59,7 @@ class CSACConfig(TemperatureSettings):
     hidden_sizes: tuple[int, ...] = (256, 256)
     embedding_dim: int = 50
     num_filters: int = 32
-    conv_impl: str = "im2col"
+    conv_impl: str = dataclasses.field(default_factory=default_conv_impl)
     augment: bool = True
     aug_pad: int = 4
     gamma: float = 0.99

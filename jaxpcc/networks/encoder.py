@@ -18,6 +18,12 @@ ConvImpl = Literal["im2col", "xla"]
 CONV_IMPLS = ("im2col", "xla")
 
 
+def default_conv_impl() -> ConvImpl:
+    """The convolution for this process's backend: im2col on the CPU (see `TorchConv`), XLA's
+    own convolution elsewhere (a GPU runs it as one cuDNN kernel, forward and backward)."""
+    return "im2col" if jax.default_backend() == "cpu" else "xla"
+
+
 def conv2d_im2col(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
     """A 'VALID' convolution as one matmul over gathered patches (im2col).
 
