@@ -1,15 +1,18 @@
 """What every SAC variant (sac, csac, rsac, rsac_s) shares: the temperature and its settings, the
-tanh-Gaussian action, the optimizers and the logged names. The variants import it; none imports another.
+recurrent variants' settings, the tanh-Gaussian action, the optimizers and the logged names. The
+variants import it; none imports another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import jax
 import jax.numpy as jnp
 
 from jaxpcc.agents.common import adam, apply_gradients
+from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.losses import sac as sac_losses
 from jaxpcc.validation import gin_name
 
@@ -23,6 +26,7 @@ METRIC_NAMES = {
     "alpha/value": "(alpha) alpha",
     "alpha/loss": "(alpha) log alpha loss",
 }
+RECURRENT_METRIC_NAMES = {**METRIC_NAMES, "critic/q1_q2_corr": "(qfunc) Q1 Q2 corr"}
 
 
 class TemperatureSettings:
@@ -42,6 +46,35 @@ class TemperatureSettings:
     def entropy_target(self) -> float:
         """The temperature loss's target: -action_dim (the reference's fixed choice) unless set."""
         return -float(self.action_dim) if self.target_entropy is None else float(self.target_entropy)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentSACSettings(TemperatureSettings):
+    """The recurrent SAC variants' hyper-parameters (RSAC's and RSAC-sharing's, reference defaults).
+
+    Attributes:
+      obs_dim, action_dim: set by the training loop from the env.
+      hidden_sizes: MLP widths of the heads (gin: `make_MLP.hidden_dimensions`).
+      summarizer: the summarizers' shape (gin: `Summarizer.*`).
+      gamma, lr, polyak: discount, Adam learning rate (every network and log-alpha), target averaging.
+      alpha: initial temperature (the fixed one when `autotune_alpha` is False).
+      autotune_alpha: learn log-alpha towards `target_entropy`.
+      target_entropy: None means -action_dim, the reference's fixed choice.
+    """
+
+    obs_dim: int
+    action_dim: int
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    summarizer: SummarizerConfig = SummarizerConfig()
+    gamma: float = 0.99
+    lr: float = 3e-4
+    polyak: float = 0.995
+    alpha: float = 1.0
+    autotune_alpha: bool = True
+    target_entropy: Optional[float] = None
+
+    def __post_init__(self):
+        self.check_temperature()
 
 
 def tanh_gaussian_action(mean: jax.Array, log_std: jax.Array, key: jax.Array, deterministic: bool) -> jax.Array:
