@@ -122,17 +122,13 @@ def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[
     )
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, rec.params_grads(actor_pullback, grads))
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
-        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
-    )
-    new_state = RSACState(
+    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"], batch.mask)
+    new_state = state.replace(
         actor=actor,
         critic=critic,
         target_critic=polyak_update(state.target_critic, critic, config.polyak),
-        log_alpha=log_alpha,
         actor_opt=actor_opt,
         critic_opt=critic_opt,
-        alpha_opt=alpha_opt,
         key=key,
         step=state.step + 1,
     )

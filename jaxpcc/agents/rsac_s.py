@@ -114,19 +114,15 @@ def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACS
     )
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads["head"])
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
-        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
-    )
-    new_state = RSACSharingState(
+    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"], batch.mask)
+    new_state = state.replace(
         summarizer=trained["summarizer"],
         target_summarizer=polyak_update(state.target_summarizer, trained["summarizer"], config.polyak),
         actor=actor,
         critic=trained["head"],
         target_critic=polyak_update(state.target_critic, trained["head"], config.polyak),
-        log_alpha=log_alpha,
         actor_opt=actor_opt,
         critic_opt=critic_opt,
-        alpha_opt=alpha_opt,
         key=key,
         step=state.step + 1,
     )

@@ -89,16 +89,17 @@ def optimizers(config):
     return adam(config.lr, config.lr_schedule), adam(config.lr)
 
 
-def temperature_step(config, log_alpha, alpha_opt, log_pi: jax.Array, mask: Optional[jax.Array] = None):
+def temperature_step(config, state, log_pi: jax.Array, mask: Optional[jax.Array] = None):
     """The temperature loss on the actor's log-probs; log-alpha steps only when autotuning.
 
-    Log-alpha's Adam has no lr schedule. Returns (log_alpha, alpha_opt, metrics), with
-    `alpha/value` the temperature after the step.
+    `state` is any SAC variant's state (its `log_alpha` and `alpha_opt` step). Log-alpha's Adam
+    has no lr schedule. Returns (state, metrics), with `alpha/value` the temperature after the step.
     """
     grads, metrics = jax.grad(sac_losses.temperature_loss, has_aux=True)(
-        log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
+        state.log_alpha, log_pi, target_entropy=config.entropy_target, mask=mask
     )
     if config.autotune_alpha:
-        log_alpha, alpha_opt = apply_gradients(adam(config.lr), log_alpha, alpha_opt, grads)
+        log_alpha, alpha_opt = apply_gradients(adam(config.lr), state.log_alpha, state.alpha_opt, grads)
+        state = state.replace(log_alpha=log_alpha, alpha_opt=alpha_opt)
     # as the reference logs it: `get_current_alpha()` at the end of its update
-    return log_alpha, alpha_opt, {**metrics, "alpha/value": jnp.exp(log_alpha)}
+    return state, {**metrics, "alpha/value": jnp.exp(state.log_alpha)}
