@@ -10,7 +10,6 @@ import dataclasses
 import gin
 
 from jaxpcc.agents import ddpg_family as family
-from jaxpcc.agents.common import build_agent
 
 
 @gin.configurable("DDPG")
@@ -22,12 +21,4 @@ class DDPGConfig(family.DeterministicSettings):
 def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):
     """DDPG bound to its gin-configured hyper-parameters."""
     config = DDPGConfig(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
-    return build_agent(
-        "ddpg",
-        config,
-        init=family.init,
-        act=family.act,
-        update=family.update,
-        policy=family.policy,
-        metric_names=family.METRIC_NAMES,
-    )
+    return family.transition_agent("ddpg", config, family.METRIC_NAMES)

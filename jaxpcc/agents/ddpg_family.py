@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents.common import adam, apply_gradients, first_member, polyak_update, scalar_metrics
+from jaxpcc.agents.common import Agent, adam, apply_gradients, build_agent, first_member, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.losses import ddpg as ddpg_losses
 from jaxpcc.networks import DeterministicActor, EnsembleCritic, critic_ensemble
@@ -41,7 +41,7 @@ TWIN_METRIC_NAMES = {
     "critic/q2_loss": "(qfunc) Q2 loss",
     "actor/q1_value": "(actor) Q1 value",
 }
-# RTD3 logs the twin critics' correlation too, in the reference's column order.
+# RTD3 also logs the twin critics' correlation, after their predictions (progress.csv keeps its column order).
 RECURRENT_TWIN_METRIC_NAMES = {
     **{k: TWIN_METRIC_NAMES[k] for k in ("critic/q1_pred", "critic/q2_pred")},
     "critic/q1_q2_corr": "(qfunc) Q1 Q2 corr",
@@ -49,8 +49,17 @@ RECURRENT_TWIN_METRIC_NAMES = {
 }
 
 
+class _OneCriticNoDelay:
+    """DDPG's and RDPG's fixed values of what TD3 and RTD3 set (`TwinDelayedSettings`); not settings."""
+
+    num_critics = 1
+    target_noise = 0.0
+    noise_clip = 0.5
+    policy_delay = 1
+
+
 @dataclasses.dataclass(frozen=True)
-class DeterministicSettings:
+class DeterministicSettings(_OneCriticNoDelay):
     """The feed-forward agents' hyper-parameters (DDPG's; TD3 adds `TwinDelayedSettings`).
 
     Attributes:
@@ -70,14 +79,9 @@ class DeterministicSettings:
     polyak: float = 0.995
     action_noise: float = 0.1
 
-    num_critics = 1
-    target_noise = 0.0
-    noise_clip = 0.5
-    policy_delay = 1
-
 
 @dataclasses.dataclass(frozen=True)
-class RecurrentDeterministicSettings:
+class RecurrentDeterministicSettings(_OneCriticNoDelay):
     """The recurrent agents' hyper-parameters (RDPG's; RTD3 adds `TwinDelayedSettings`).
 
     Attributes:
@@ -98,10 +102,6 @@ class RecurrentDeterministicSettings:
     action_noise: float = 0.1
 
     lr_schedule = None  # not a setting: the reference's recurrent agents keep a constant rate
-    num_critics = 1
-    target_noise = 0.0
-    noise_clip = 0.5
-    policy_delay = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -396,3 +396,20 @@ def update_in_periods(config, state: DeterministicState, batches: Batch) -> tupl
 
     state, metrics = jax.lax.scan(one_period, state, periods)
     return state, jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), metrics)
+
+
+def transition_agent(name: str, config, metric_names: dict) -> Agent:
+    """A feed-forward agent of the family (DDPG, TD3), with the delayed actor's fast path when
+    `config.policy_delay` > 1 (see `update_in_periods`)."""
+    return build_agent(
+        name, config, init=init, act=act, update=update, policy=policy, metric_names=metric_names,
+        update_in_periods=update_in_periods, period=config.policy_delay,
+    )
+
+
+def sequence_agent(name: str, config, metric_names: dict) -> Agent:
+    """A recurrent agent of the family (RDPG, RTD3), acting with a carry."""
+    return build_agent(
+        name, config, init=init_recurrent, act=act_recurrent, update=update_recurrent, policy=policy,
+        metric_names=metric_names, initial_carry=rec.initial_carry,
+    )

@@ -13,8 +13,6 @@ import dataclasses
 import gin
 
 from jaxpcc.agents import ddpg_family as family
-from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents.common import build_agent
 from jaxpcc.agents.recurrent import SummarizerConfig
 
 
@@ -28,13 +26,4 @@ def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **o
     """RDPG bound to its gin-configured hyper-parameters."""
     overrides.setdefault("summarizer", SummarizerConfig())
     config = RDPGConfig(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
-    return build_agent(
-        "rdpg",
-        config,
-        init=family.init_recurrent,
-        act=family.act_recurrent,
-        update=family.update_recurrent,
-        policy=family.policy,
-        metric_names=family.METRIC_NAMES,  # the reference logs RDPG under DDPG's names
-        initial_carry=rec.initial_carry,
-    )
+    return family.sequence_agent("rdpg", config, family.METRIC_NAMES)  # the reference logs RDPG under DDPG's names

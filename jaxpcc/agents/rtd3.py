@@ -13,8 +13,6 @@ import dataclasses
 import gin
 
 from jaxpcc.agents import ddpg_family as family
-from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents.common import build_agent
 from jaxpcc.agents.recurrent import SummarizerConfig
 
 @gin.configurable("RecurrentTD3")
@@ -27,13 +25,4 @@ def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **o
     """RTD3 bound to its gin-configured hyper-parameters."""
     overrides.setdefault("summarizer", SummarizerConfig())
     config = RTD3Config(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
-    return build_agent(
-        "rtd3",
-        config,
-        init=family.init_recurrent,
-        act=family.act_recurrent,
-        update=family.update_recurrent,
-        policy=family.policy,
-        metric_names=family.RECURRENT_TWIN_METRIC_NAMES,
-        initial_carry=rec.initial_carry,
-    )
+    return family.sequence_agent("rtd3", config, family.RECURRENT_TWIN_METRIC_NAMES)

@@ -11,7 +11,6 @@ import dataclasses
 import gin
 
 from jaxpcc.agents import ddpg_family as family
-from jaxpcc.agents.common import build_agent
 
 
 @gin.configurable("TD3")
@@ -23,14 +22,4 @@ class TD3Config(family.TwinDelayedSettings, family.DeterministicSettings):
 def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):
     """TD3 bound to its gin-configured hyper-parameters."""
     config = TD3Config(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
-    return build_agent(
-        "td3",
-        config,
-        init=family.init,
-        act=family.act,
-        update=family.update,
-        policy=family.policy,
-        metric_names=family.TWIN_METRIC_NAMES,
-        update_in_periods=family.update_in_periods,
-        period=config.policy_delay,
-    )
+    return family.transition_agent("td3", config, family.TWIN_METRIC_NAMES)
