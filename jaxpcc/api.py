@@ -162,6 +162,7 @@ def train_together(
     results_dir: str | Path = "results",
     tensorboard: bool = False,
     quiet: bool = True,
+    observer: Optional[LoopObserver] = None,
     **overrides: Any,
 ) -> list[Run]:
     """Trains several seeds together in one process, each as if alone (to float tolerance).
@@ -170,7 +171,7 @@ def train_together(
     vmapped; each seed keeps its own envs, buffer and folder results_dir/ENV/ALGO/SEED. The
     arguments are `train`'s; returns one `Run` per seed, in order.
     """
-    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, quiet=quiet, observer=None)
+    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, quiet=quiet, observer=observer)
     return _train(env, algo, list(seeds), results_dir, None, options, overrides)
 
 
