@@ -18,12 +18,12 @@ import json
 import tempfile
 from pathlib import Path
 
-import gin
 import jax
 import numpy as np
 
+import jaxpcc
+from benchmarks.bindings import config_file
 from jaxpcc.agents import make_agent
-from jaxpcc.loop import train
 from jaxpcc.loop_observer import LoopObserver
 from jaxpcc.persistence import checkpoint
 from jaxpcc.persistence.buffer_chunks import ChunkStore
@@ -84,13 +84,13 @@ class SaveSizes(LoopObserver):
 
 
 def vector_run(epochs: int, out: Path) -> None:
-    gin.clear_config()
-    gin.parse_config(
+    config = config_file(
         f"train.num_epochs = {epochs}\ntrain.num_steps_per_epoch = 1000\n"
-        "train.num_test_episodes_per_epoch = 1\ntrain.update_after = 10000000\n"
+        "train.num_test_episodes_per_epoch = 1\ntrain.update_after = 10000000\n",
+        out,
     )
     sizes = SaveSizes()
-    train("Pendulum-v0", "sac", out / "pendulum", seed=1, quiet=True, observer=sizes)
+    jaxpcc.train("Pendulum-v0", "sac", 1, config=config, run_dir=out / "pendulum", observer=sizes)
     rows = sizes.rows
     print("Pendulum-v0 SAC, 1e6-slot float32 buffer, 1000-step epochs")
     print(f"{'step':>6s} {'before (whole)':>16s} {'now: ckpt':>12s} {'+ chunk':>10s} {'= total':>10s}")

@@ -3,7 +3,7 @@
 Two parts, each run for DrQ on and off:
   1. update speed: warm, compiled `update_many` calls at the reference's shapes (batch 100 of
      uint8 [3, 84, 84] images, one action), timed with `block_until_ready`;
-  2. a short training run through `jaxpcc.loop.train` with the reference's template_cnn settings
+  2. a short training run through `jaxpcc.train` with the reference's template_cnn settings
      (only the step counts shortened): env steps/s of the whole loop, the last test return,
      the replay buffer's size at the configured capacity and the process's peak memory.
 
@@ -25,15 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import gin
 import jax
 import numpy as np
 
+import jaxpcc
+from benchmarks.bindings import config_file
 from jaxpcc import runtime
 from jaxpcc.agents import csac
 from jaxpcc.agents.common import mlp_hidden_sizes
 from jaxpcc.envs import make_env
-from jaxpcc.loop import train
 from jaxpcc.replay import ReplayBuffer
 from jaxpcc.types import Batch
 
@@ -88,8 +88,7 @@ def env_speed(env_id: str, steps: int) -> float:
 
 
 def train_run(env_id: str, augment: bool, args, out: Path) -> dict:
-    gin.clear_config()
-    gin.parse_config(
+    config = config_file(
         f"""
         ReplayBuffer.capacity = {args.capacity}
         ReplayBuffer.use_aug_for_img = {augment}
@@ -97,11 +96,13 @@ def train_run(env_id: str, augment: bool, args, out: Path) -> dict:
         train.num_steps_per_epoch = {args.epoch_steps}
         train.num_test_episodes_per_epoch = {args.test_episodes}
         train.update_after = {args.update_after}
-        """
+        """,
+        out,
+        name=f"{'drq' if augment else 'noaug'}.gin",
     )
     start = time.perf_counter()
     run_dir = out / ("drq" if augment else "noaug")
-    row = train(env_id, "csac", run_dir, seed=args.seed, quiet=True)
+    row = dict(jaxpcc.train(env_id, "csac", args.seed, config=config, run_dir=run_dir).last_epoch)
     row["wall_s"] = time.perf_counter() - start
     with open(run_dir / "progress.csv") as f:
         epochs = list(csv.DictReader(f))

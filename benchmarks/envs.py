@@ -13,10 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import gin
-
+import jaxpcc
+from benchmarks.bindings import config_file
 from jaxpcc import runtime
-from jaxpcc.loop import train
 
 
 def main() -> None:
@@ -31,18 +30,18 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-envs-"))
     print(f"{args.algo}, {args.steps} env steps, seed {args.seed}, update_every {args.update_every}")
     for env_id in args.envs:
-        gin.clear_config()
-        gin.parse_config(
+        config = config_file(
             f"""
             train.num_epochs = {args.steps // 2000}
             train.num_steps_per_epoch = 2000
             train.num_test_episodes_per_epoch = 5
             train.update_after = 1000
             train.update_every = {args.update_every}
-            """
+            """,
+            out,
         )
         start = time.perf_counter()
-        train(env_id, args.algo, out / env_id, seed=args.seed, quiet=True)
+        jaxpcc.train(env_id, args.algo, args.seed, config=config, run_dir=out / env_id)
         wall = time.perf_counter() - start
         with open(out / env_id / "progress.csv") as f:
             rows = list(csv.DictReader(f))

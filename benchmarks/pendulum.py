@@ -14,26 +14,26 @@ import tempfile
 import time
 from pathlib import Path
 
-import gin
 import numpy as np
 
+import jaxpcc
+from benchmarks.bindings import config_file
 from jaxpcc import runtime
-from jaxpcc.loop import train
 
 
 def run_one(algo: str, seed: int, steps: int, out: Path) -> tuple[float, float]:
-    gin.clear_config()
-    gin.parse_config(
+    config = config_file(
         f"""
         train.num_epochs = {steps // 1000}
         train.num_steps_per_epoch = 1000
         train.num_test_episodes_per_epoch = 10
         train.update_after = 1000
-        """
+        """,
+        out,
     )
     start = time.perf_counter()
-    row = train("Pendulum-v0", algo, out / algo / str(seed), seed=seed, quiet=True)
-    return row["Episode Return (Test)"], steps / (time.perf_counter() - start)
+    run = jaxpcc.train("Pendulum-v0", algo, seed, config=config, run_dir=out / algo / str(seed))
+    return run.last_epoch["Episode Return (Test)"], steps / (time.perf_counter() - start)
 
 
 def main() -> None:

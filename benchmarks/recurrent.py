@@ -24,14 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import gin
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
+import jaxpcc
 from jaxpcc import runtime
 from jaxpcc import plot as plot_lib
-from jaxpcc.loop import train
 
 RUNS = [
     ("pendulum-p-v0", "sac"),
@@ -45,12 +44,9 @@ CONFIGS = {"sac": "configs/test/template_100k.gin", "rsac": "configs/test/templa
 
 def run(env_id: str, algo: str, seed: int, steps: int, overrides: list[str], out: Path) -> list[tuple[int, float]]:
     """(env steps, test return) after each epoch of one run (resumed from its checkpoint if one exists)."""
-    gin.clear_config()
-    gin.parse_config_files_and_bindings(
-        [str(ROOT / CONFIGS[algo])], [f"train.num_epochs = {max(1, steps // 1000)}", *overrides]
-    )
     run_dir = out / env_id / algo / str(seed)
-    train(env_id, algo, run_dir, seed, quiet=True)
+    gin_params = [f"train.num_epochs = {max(1, steps // 1000)}", *overrides]
+    jaxpcc.train(env_id, algo, seed, config=str(ROOT / CONFIGS[algo]), gin_params=gin_params, run_dir=run_dir)
     return read_curve(run_dir)[0]
 
 

@@ -16,16 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import gin
 import numpy as np
 
+import jaxpcc
+from benchmarks.bindings import config_file
 from jaxpcc import runtime
-from jaxpcc.loop import train, train_vectorized
 
 
-def bind(steps: int, update_every: int, batch_size: int) -> None:
-    gin.clear_config()
-    gin.parse_config(
+def bind(steps: int, update_every: int, batch_size: int, out: Path) -> str:
+    return config_file(
         f"""
         train.num_epochs = {steps // 1000}
         train.num_steps_per_epoch = 1000
@@ -33,7 +32,8 @@ def bind(steps: int, update_every: int, batch_size: int) -> None:
         train.update_after = 1000
         train.update_every = {update_every}
         ReplayBuffer.batch_size = {batch_size}
-        """
+        """,
+        out,
     )
 
 
@@ -49,17 +49,16 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="jaxpcc-vec-"))
     runtime.configure()
 
-    bind(args.steps, args.update_every, args.batch_size)
+    config = bind(args.steps, args.update_every, args.batch_size, out)
     alone, seconds_alone = [], []
     for s in args.seeds:
         start = time.perf_counter()
-        alone.append(train(args.env, args.algo, out / "alone" / str(s), seed=s, quiet=True))
+        alone.append(jaxpcc.train(args.env, args.algo, s, config=config, results_dir=out / "alone").last_epoch)
         seconds_alone.append(time.perf_counter() - start)
     sequential = sum(seconds_alone)
 
-    bind(args.steps, args.update_every, args.batch_size)
     start = time.perf_counter()
-    together = train_vectorized(args.env, args.algo, [out / "vec" / str(s) for s in args.seeds], args.seeds, quiet=True)
+    together = [run.last_epoch for run in jaxpcc.train_together(args.env, args.algo, args.seeds, config=config, results_dir=out / "vec")]
     vectorized = time.perf_counter() - start
 
     print(f"{args.algo} on {args.env}, {len(args.seeds)} seeds x {args.steps} steps, update_every {args.update_every}, batch {args.batch_size}")

@@ -45,6 +45,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import gin
 import jax
@@ -53,7 +54,7 @@ import numpy as np
 from checks import golden_files
 from checks.reference_offpcc import import_reference
 from jaxpcc.agents import ALGOS
-from jaxpcc.agents import csac, ddpg, rdpg, rsac, rsac_s, sac
+from jaxpcc.agents import csac, ddpg_family, rsac, rsac_s, sac
 from jaxpcc.agents import sac_family as sac_shared
 from jaxpcc.agents.common import linear_decay
 from jaxpcc.agents.recurrent import SummarizerConfig
@@ -108,7 +109,8 @@ class Pairing:
     """How one jaxpcc agent's state lines up with the reference class's attributes.
 
     Attributes:
-      module: the jaxpcc agent module whose `update` runs and whose `apply_gradients` is recorded.
+      update: the jaxpcc update that runs, (config, state, batch) -> (state, metrics); the
+        `apply_gradients` of its module is recorded.
       recurrent: summarizers and sequence batches (else transitions and plain MLPs).
       image: a conv encoder (the reference's `cnn`) on image observations.
       actor_head: "gaussian" (SAC family) or "tanh" (DDPG family).
@@ -118,7 +120,7 @@ class Pairing:
       updates: how many updates to compare (RTD3: 2, its first actor step is on the second).
     """
 
-    module: object
+    update: Callable
     recurrent: bool
     actor_head: str
     critics: tuple[str, ...]
@@ -129,14 +131,14 @@ class Pairing:
 
 
 PAIRINGS = {
-    "ddpg": Pairing(ddpg, False, "tanh", ("Q",), None, None),
-    "td3": Pairing(ddpg, False, "tanh", ("Q1", "Q2"), None, "smoothing", updates=2),
-    "sac": Pairing(sac, False, "gaussian", ("Q1", "Q2"), None, "policy"),
-    "csac": Pairing(csac, False, "gaussian", ("Q1", "Q2"), None, "policy", image=True),
-    "rdpg": Pairing(rdpg, True, "tanh", ("Q",), ("critic_summarizer",), None),
-    "rtd3": Pairing(rdpg, True, "tanh", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "smoothing", updates=2),
-    "rsac": Pairing(rsac, True, "gaussian", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "policy"),
-    "rsac_s": Pairing(rsac_s, True, "gaussian", ("Q1", "Q2"), None, "policy"),
+    "ddpg": Pairing(ddpg_family.update, False, "tanh", ("Q",), None, None),
+    "td3": Pairing(ddpg_family.update, False, "tanh", ("Q1", "Q2"), None, "smoothing", updates=2),
+    "sac": Pairing(sac.update, False, "gaussian", ("Q1", "Q2"), None, "policy"),
+    "csac": Pairing(csac.update, False, "gaussian", ("Q1", "Q2"), None, "policy", image=True),
+    "rdpg": Pairing(ddpg_family.update_recurrent, True, "tanh", ("Q",), ("critic_summarizer",), None),
+    "rtd3": Pairing(ddpg_family.update_recurrent, True, "tanh", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "smoothing", updates=2),
+    "rsac": Pairing(rsac.update, True, "gaussian", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "policy"),
+    "rsac_s": Pairing(rsac_s.update, True, "gaussian", ("Q1", "Q2"), None, "policy"),
 }
 
 
@@ -361,7 +363,7 @@ def jaxpcc_agent(case: Case, sizes: Sizes, alpha: float):
 
 def jaxpcc_update(pairing: Pairing, config, state, batch):
     """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
-    modules = {pairing.module, sac_shared}  # the SAC variants step log-alpha in sac_family
+    modules = {sys.modules[pairing.update.__module__], sac_shared}  # the SAC variants step log-alpha in sac_family
     originals = {m: m.apply_gradients for m in modules}
     recorded = []
 
@@ -373,7 +375,7 @@ def jaxpcc_update(pairing: Pairing, config, state, batch):
         m.apply_gradients = recording
     try:
         with jax.disable_jit():
-            state, metrics = pairing.module.update(config, state, jax.tree.map(jax.numpy.asarray, batch))
+            state, metrics = pairing.update(config, state, jax.tree.map(jax.numpy.asarray, batch))
     finally:
         for m, original in originals.items():
             m.apply_gradients = original

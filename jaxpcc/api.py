@@ -26,10 +26,11 @@ from typing import Any, Optional, Sequence
 from jaxpcc import gin_names
 from jaxpcc.envs.env_spec import EnvSpec, env_id_of
 from jaxpcc.extras import extras_named
+from jaxpcc.loop_observer import LoopObserver
 from jaxpcc.policy import OPERATIVE_CONFIG, STARTING_CONFIG, Policy, load_policy
 from jaxpcc.user_error import UserError
 
-__all__ = ["EnvSpec", "Policy", "Run", "configure", "env_id_of", "load_policy", "train"]
+__all__ = ["EnvSpec", "Policy", "Run", "configure", "env_id_of", "load_policy", "train", "train_together"]
 
 # The gin name of each algorithm's config (its `@gin.configurable` name).
 GIN_NAME_OF_ALGO = {
@@ -126,7 +127,7 @@ def train(
     run_dir: str | Path | None = None,
     tensorboard: bool = False,
     quiet: bool = True,
-    observer=None,
+    observer: Optional[LoopObserver] = None,
     **overrides: Any,
 ) -> Run:
     """Trains `algo` on `env` (or resumes the run if its folder holds a checkpoint).
@@ -141,11 +142,41 @@ def train(
       results_dir, run_dir: the run goes to run_dir, by default results_dir/ENV/ALGO/SEED.
       tensorboard: also write TensorBoard event files (the 'tensorboard' extra).
       quiet: no console output.
-      observer: a `jaxpcc.loop_observer.LoopObserver`, told of the loop's parts and checkpoints
-        as they happen (benchmarks time the loop with one).
+      observer: told of the loop's parts and checkpoints as they happen (a
+        `jaxpcc.loop_observer.LoopObserver`; the benchmarks time the loop through it).
       **overrides: hyper-parameters by name, e.g. num_epochs=5, batch_size=256, lr=1e-3,
         hidden_sizes=(64, 64) (see `configure`).
     """
+    folder = Path(run_dir) if run_dir is not None else None
+    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, quiet=quiet, observer=observer)
+    return _train(env, algo, [seed], results_dir, folder, options, overrides)[0]
+
+
+def train_together(
+    env: EnvSpec,
+    algo: str,
+    seeds: Sequence[int],
+    *,
+    config: Optional[str] = None,
+    gin_params: Sequence[str] = (),
+    results_dir: str | Path = "results",
+    tensorboard: bool = False,
+    quiet: bool = True,
+    observer: Optional[LoopObserver] = None,
+    **overrides: Any,
+) -> list[Run]:
+    """Trains several seeds together in one process, each as if alone (to float tolerance).
+
+    The command line's `--vectorized`: the seeds' states are stacked and acting and updating are
+    vmapped; each seed keeps its own envs, buffer and folder results_dir/ENV/ALGO/SEED. The
+    arguments are `train`'s; returns one `Run` per seed, in order.
+    """
+    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, quiet=quiet, observer=observer)
+    return _train(env, algo, list(seeds), results_dir, None, options, overrides)
+
+
+def _train(env, algo, seeds: list[int], results_dir, run_dir: Optional[Path], options: dict, overrides: dict) -> list[Run]:
+    """One run, or several seeds vectorized (a list of seeds), configured by `configure`."""
     import gin
 
     from jaxpcc import runtime
@@ -153,17 +184,27 @@ def train(
     from jaxpcc.agents import IMAGE_ALGOS
     from jaxpcc.loop import train as train_loop
 
+    gin_params = [*options["gin_params"], *(["tensorboard.enabled=True"] if options["tensorboard"] else [])]
     with extras_named():
         env_id = env_id_of(env)
-        configure(algo, config, [*gin_params, *(["tensorboard.enabled=True"] if tensorboard else [])], **overrides)
+        configure(algo, options["config"], gin_params, **overrides)
         check_trainable(env_id, algo in IMAGE_ALGOS)
         runtime.configure()
-        folder = Path(run_dir) if run_dir is not None else Path(results_dir) / env_id / algo / str(seed)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / STARTING_CONFIG).write_text(gin.config_str())
-        row = train_loop(env_id=env_id, algo=algo, run_dir=folder, seed=seed, quiet=quiet, observer=observer)
-        (folder / OPERATIVE_CONFIG).write_text(gin.operative_config_str())
-    run = Run(folder, env_id, algo, seed, dict(row))
-    logged = run.progress() if (folder / "progress.csv").is_file() else []
+        folders = [run_dir] if run_dir is not None else [Path(results_dir) / env_id / algo / str(s) for s in seeds]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / STARTING_CONFIG).write_text(gin.config_str())
+        quiet, observer = options["quiet"], options["observer"]
+        if len(seeds) == 1:
+            rows = [train_loop(env_id=env_id, algo=algo, run_dir=folders[0], seed=seeds[0], quiet=quiet, observer=observer)]
+        else:
+            rows = train_loop(env_id=env_id, algo=algo, run_dir=folders, seed=seeds, quiet=quiet, observer=observer)
+        for folder in folders:
+            (folder / OPERATIVE_CONFIG).write_text(gin.operative_config_str())
+    return [_finished(Run(folder, env_id, algo, s, dict(row))) for folder, s, row in zip(folders, seeds, rows)]
+
+
+def _finished(run: Run) -> Run:
+    logged = run.progress() if (run.dir / "progress.csv").is_file() else []
     # A run found finished trains nothing and returns only its counters: its last row says more.
     return dataclasses.replace(run, last_epoch=logged[-1]) if logged else run

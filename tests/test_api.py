@@ -7,6 +7,7 @@ import pytest
 import jaxpcc
 from jaxpcc import api
 from jaxpcc.envs import UnsuitableEnvError
+from jaxpcc.loop_observer import LoopObserver
 
 from reach_env import Reach
 
@@ -52,6 +53,26 @@ def test_evaluate_matches_the_runs_own_test_episode(sac_run):
     assert result["mean_return"] == pytest.approx(np.mean(result["returns"]))
     again = jaxpcc.load_policy(sac_run.dir).evaluate(episodes=2, seed=5)
     assert again["returns"] == result["returns"]
+
+
+class SeenCheckpoints(LoopObserver):
+    def __init__(self):
+        self.saved = []
+
+    def checkpoint_saved(self, run, state) -> None:
+        self.saved.append((run.run_dir.name, run.progress.step))
+
+
+def test_train_together_gives_each_seed_its_own_run_and_tells_the_observer(tmp_path):
+    observer = SeenCheckpoints()
+    runs = jaxpcc.train_together("Pendulum-v0", "td3", [1, 2], results_dir=tmp_path, hidden_sizes=(8, 8),
+                                 observer=observer, **QUICK)
+    assert [run.seed for run in runs] == [1, 2]
+    assert [run.dir for run in runs] == [tmp_path / "Pendulum-v0" / "td3" / "1", tmp_path / "Pendulum-v0" / "td3" / "2"]
+    for run in runs:
+        assert run.last_epoch["Timesteps"] == 250 and (run.dir / "operative_config.gin").is_file()
+    assert runs[0].last_epoch["Episode Return (Train)"] != runs[1].last_epoch["Episode Return (Train)"]
+    assert sorted(observer.saved) == [("1", 250), ("2", 250)]
 
 
 def test_unknown_hyper_parameter_is_named():

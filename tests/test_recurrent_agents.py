@@ -10,7 +10,7 @@ import pytest
 
 import numpy_oracle as npo
 from jaxpcc.agents import RECURRENT_ALGOS, make_agent
-from jaxpcc.agents import rdpg, rsac
+from jaxpcc.agents import ddpg_family, rsac
 from jaxpcc.agents import recurrent as rec
 from jaxpcc.losses import ddpg as ddpg_losses
 from jaxpcc.types import SequenceBatch
@@ -78,9 +78,9 @@ def test_rdpg_critic_loss_matches_numpy(tiny):
 
 def _rdpg_losses(critic, actor, state, batch, config):
     """RDPG's critic and actor losses as functions of the online {summarizer, head} pairs,
-    assembled from the same pieces as `rdpg.update` (one loss each, no optimizer)."""
+    assembled from the same pieces as `ddpg_family.update_recurrent` (one loss each, no optimizer)."""
     cfg = config.summarizer
-    actor_head, critic_head = rdpg.heads(config)
+    actor_head, critic_head = ddpg_family.recurrent_heads(config)
     fns = dict(actor_fn=functools.partial(rec.actor_on_summary, actor_head),
                critic_fn=functools.partial(rec.critics_on_summary, critic_head), mask=batch.mask)
     h_critic = rec.summarize_ensemble(cfg, critic["summarizer"], batch)
@@ -181,7 +181,7 @@ def test_step_by_step_acting_equals_the_summary_over_the_sequence(tiny, algo):
     params = state.actor["summarizer"] if algo == "rtd3" else state.summarizer
     summary, _ = rec.summarizer_net(agent.config.summarizer).apply(params, obs)
     if algo == "rtd3":
-        expected = rdpg.heads(agent.config)[0].apply(state.actor["head"], summary)
+        expected = ddpg_family.recurrent_heads(agent.config)[0].apply(state.actor["head"], summary)
     else:
         expected = jnp.tanh(rsac.heads(agent.config)[0].apply(state.actor, summary)[0])
     np.testing.assert_allclose(np.stack(actions), expected, atol=1e-6)

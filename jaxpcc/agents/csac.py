@@ -176,21 +176,17 @@ def update(config: CSACConfig, state: CSACState, batch: Batch) -> tuple[CSACStat
     )
     actor, actor_opt = apply_gradients(net_tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
-        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"]
-    )
+    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"])
 
-    new_state = CSACState(
+    new_state = state.replace(
         encoder=encoder,
         target_encoder=polyak_update(state.target_encoder, encoder, config.polyak),
         actor=actor,
         critic=critic,
         target_critic=polyak_update(state.target_critic, critic, config.polyak),
-        log_alpha=log_alpha,
         encoder_opt=encoder_opt,
         actor_opt=actor_opt,
         critic_opt=critic_opt,
-        alpha_opt=alpha_opt,
         key=key,
         step=state.step + 1,
     )

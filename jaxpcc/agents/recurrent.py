@@ -13,6 +13,7 @@ the critics' summaries from before the critic step, as the reference does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import gin
@@ -58,14 +59,15 @@ def init_summarizer(cfg: SummarizerConfig, key: jax.Array, obs_dim: int, num: in
     return jax.vmap(lambda k: summarizer_net(cfg).init(k, obs))(jax.random.split(key, num))
 
 
-def init_heads(module, key: jax.Array, summary_dim: int, action_dim: int | None, num: int | None = None):
-    """An MLP head on summaries (actor: action_dim None; critic: reads an action), optionally stacked."""
+def init_head(module, key: jax.Array, summary_dim: int, action_dim: int | None = None):
+    """A head on summaries: an actor (action_dim None) or a critic ensemble reading an action.
+
+    A critic ensemble is `networks.critic_ensemble(hidden_sizes, E)`: E members, params stacked.
+    """
     inputs = [jnp.zeros((1, summary_dim), jnp.float32)]
     if action_dim is not None:
         inputs.append(jnp.zeros((1, action_dim), jnp.float32))
-    if num is None:
-        return module.init(key, *inputs)
-    return jax.vmap(lambda k: module.init(k, *inputs))(jax.random.split(key, num))
+    return module.init(key, *inputs)
 
 
 def initial_carry(config) -> Carry:
@@ -127,14 +129,26 @@ def actor_on_summary(actor_head, params: dict, _obs) -> jax.Array:
     return actor_head.apply(params["head"], params["summary"])
 
 
-def critics_on_summary(critic_head, params: dict, _obs, action: jax.Array) -> jax.Array:
-    """critic_fn for the losses: E heads, member i on summary[i]: [E, B, T, H], [B, T, A] -> [E, B, T]."""
-    return jax.vmap(critic_head.apply, in_axes=(0, 0, None))(params["head"], params["summary"], action)
+def critics_on_summary(critics, params: dict, _obs, action: jax.Array) -> jax.Array:
+    """critic_fn for the losses: a `networks.critic_ensemble` of heads on params["summary"] -> Q [E, B, T].
+
+    With `obs_axis=0` member i reads summary[i] ([E, B, T, H], each critic its own summarizer);
+    with `obs_axis=None` every member reads one shared summary [B, T, H].
+    """
+    return critics.apply(params["head"], params["summary"], action)
 
 
-def critics_on_shared_summary(critic_head, params: dict, _obs, action: jax.Array) -> jax.Array:
-    """critic_fn for one summary shared by the E heads: [B, T, H], [B, T, A] -> [E, B, T]."""
-    return jax.vmap(critic_head.apply, in_axes=(0, None, None))(params["head"], params["summary"], action)
+def loss_fns(actor_head, critics) -> dict:
+    """actor_fn and critic_fn of the losses on summary-level parameters."""
+    return dict(
+        actor_fn=functools.partial(actor_on_summary, actor_head),
+        critic_fn=functools.partial(critics_on_summary, critics),
+    )
+
+
+def params_grads(pullback: Callable, grads: dict) -> dict:
+    """A loss's gradient on {"head", "summary"} as the gradient of {"summarizer", "head"}."""
+    return {"summarizer": pullback(grads["summary"]), "head": grads["head"]}
 
 
 def loss_batch(batch: SequenceBatch) -> Batch:

@@ -13,8 +13,6 @@ here it is a masked mean over valid steps like every other loss (padding is not 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from typing import Optional
 
 import flax
 import gin
@@ -25,41 +23,16 @@ import optax
 from jaxpcc.agents import recurrent as rec
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
-from jaxpcc.agents.sac_family import METRIC_NAMES as SAC_METRIC_NAMES
-from jaxpcc.agents.sac_family import TemperatureSettings, tanh_gaussian_action, temperature_step
+from jaxpcc.agents.sac_family import RECURRENT_METRIC_NAMES, RecurrentSACSettings, tanh_gaussian_action, temperature_step
 from jaxpcc.losses import sac as sac_losses
-from jaxpcc.networks import Critic, GaussianActor
+from jaxpcc.networks import GaussianActor, critic_ensemble
 from jaxpcc.types import SequenceBatch
 
 
 @gin.configurable("RecurrentSAC")
 @dataclasses.dataclass(frozen=True)
-class RSACConfig(TemperatureSettings):
-    """RSAC hyper-parameters (reference defaults; gin names `RecurrentSAC.*`).
-
-    Attributes:
-      obs_dim, action_dim: set by the training loop from the env.
-      hidden_sizes: MLP widths of the heads (gin: `make_MLP.hidden_dimensions`).
-      summarizer: the summarizers' shape (gin: `Summarizer.*`).
-      gamma, lr, polyak: discount, Adam learning rate (every network and log-alpha), target averaging.
-      alpha: initial temperature (the fixed one when `autotune_alpha` is False).
-      autotune_alpha: learn log-alpha towards `target_entropy`.
-      target_entropy: None means -action_dim, the reference's fixed choice.
-    """
-
-    obs_dim: int
-    action_dim: int
-    hidden_sizes: tuple[int, ...] = (256, 256)
-    summarizer: SummarizerConfig = SummarizerConfig()
-    gamma: float = 0.99
-    lr: float = 3e-4
-    polyak: float = 0.995
-    alpha: float = 1.0
-    autotune_alpha: bool = True
-    target_entropy: Optional[float] = None
-
-    def __post_init__(self):
-        self.check_temperature()
+class RSACConfig(RecurrentSACSettings):
+    """RSAC hyper-parameters (reference defaults; gin names `RecurrentSAC.*`): `RecurrentSACSettings`'."""
 
 
 @flax.struct.dataclass
@@ -77,21 +50,22 @@ class RSACState:
     step: jax.Array
 
 
-def heads(config) -> tuple[GaussianActor, Critic]:
-    return GaussianActor(config.action_dim, config.hidden_sizes), Critic(config.hidden_sizes)
+def heads(config):
+    """The actor head and the twin critic heads (member i on its own summarizer's summary)."""
+    return GaussianActor(config.action_dim, config.hidden_sizes), critic_ensemble(config.hidden_sizes, obs_axis=0)
 
 
 def init(config: RSACConfig, key: jax.Array) -> RSACState:
-    actor_head, critic_head = heads(config)
+    actor_head, _ = heads(config)
     cfg, tx = config.summarizer, adam(config.lr)
     key, k1, k2, k3, k4 = jax.random.split(key, 5)
     actor = {
         "summarizer": rec.init_summarizer(cfg, k1, config.obs_dim),
-        "head": rec.init_heads(actor_head, k2, cfg.hidden_dim, None),
+        "head": rec.init_head(actor_head, k2, cfg.hidden_dim),
     }
     critic = {
         "summarizer": rec.init_summarizer(cfg, k3, config.obs_dim, 2),
-        "head": rec.init_heads(critic_head, k4, cfg.hidden_dim, config.action_dim, 2),
+        "head": rec.init_head(critic_ensemble(config.hidden_sizes, 2), k4, cfg.hidden_dim, config.action_dim),
     }
     log_alpha = jnp.asarray(jnp.log(config.alpha), jnp.float32)
     return RSACState(
@@ -114,20 +88,11 @@ def act(config: RSACConfig, state: RSACState, carry, obs: jax.Array, key: jax.Ar
     return tanh_gaussian_action(*actor_head.apply(state.actor["head"], summary), key, deterministic), carry
 
 
-def loss_fns(config, critic_fn=rec.critics_on_summary) -> dict:
-    """actor_fn/critic_fn for the SAC losses on summary-level parameters (shared with rsac_s)."""
-    actor_head, critic_head = heads(config)
-    return dict(
-        actor_fn=functools.partial(rec.actor_on_summary, actor_head),
-        critic_fn=functools.partial(critic_fn, critic_head),
-    )
-
-
 def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[RSACState, dict]:
     """One RSAC gradient step (critics, actor, temperature, targets)."""
     cfg, tx = config.summarizer, adam(config.lr)
     key, critic_key, actor_key = jax.random.split(state.key, 3)
-    fns = dict(alpha=jnp.exp(state.log_alpha), mask=batch.mask, **loss_fns(config))
+    fns = dict(alpha=jnp.exp(state.log_alpha), mask=batch.mask, **rec.loss_fns(*heads(config)))
     data = rec.loss_batch(batch)
     h_actor, actor_pullback = rec.summary_with_pullback(
         lambda p: rec.summarize(cfg, p, batch), state.actor["summarizer"]
@@ -146,8 +111,7 @@ def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[
         gamma=config.gamma,
         **fns,
     )
-    critic_grads = {"summarizer": critic_pullback(grads["summary"]), "head": grads["head"]}
-    critic, critic_opt = apply_gradients(tx, state.critic, state.critic_opt, critic_grads)
+    critic, critic_opt = apply_gradients(tx, state.critic, state.critic_opt, rec.params_grads(critic_pullback, grads))
 
     grads, actor_metrics = jax.grad(sac_losses.actor_loss, has_aux=True)(
         rec.on_summary(state.actor["head"], rec.current(h_actor)),
@@ -156,20 +120,15 @@ def update(config: RSACConfig, state: RSACState, batch: SequenceBatch) -> tuple[
         actor_key,
         **fns,
     )
-    actor_grads = {"summarizer": actor_pullback(grads["summary"]), "head": grads["head"]}
-    actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads)
+    actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, rec.params_grads(actor_pullback, grads))
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
-        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
-    )
-    new_state = RSACState(
+    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"], batch.mask)
+    new_state = state.replace(
         actor=actor,
         critic=critic,
         target_critic=polyak_update(state.target_critic, critic, config.polyak),
-        log_alpha=log_alpha,
         actor_opt=actor_opt,
         critic_opt=critic_opt,
-        alpha_opt=alpha_opt,
         key=key,
         step=state.step + 1,
     )
@@ -182,14 +141,11 @@ def policy(state: RSACState) -> dict:
     return {"actor": state.actor}
 
 
-METRIC_NAMES = {**SAC_METRIC_NAMES, "critic/q1_q2_corr": "(qfunc) Q1 Q2 corr"}
-
-
 def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):
     """RSAC bound to its gin-configured hyper-parameters."""
     overrides.setdefault("summarizer", SummarizerConfig())
     config = RSACConfig(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
     return build_agent(
-        "rsac", config, init=init, act=act, update=update, policy=policy, metric_names=METRIC_NAMES,
+        "rsac", config, init=init, act=act, update=update, policy=policy, metric_names=RECURRENT_METRIC_NAMES,
         initial_carry=rec.initial_carry,
     )

@@ -17,18 +17,18 @@ import jax.numpy as jnp
 import optax
 
 from jaxpcc.agents import recurrent as rec
-from jaxpcc.agents import rsac
 from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
 from jaxpcc.agents.recurrent import SummarizerConfig
-from jaxpcc.agents.sac_family import tanh_gaussian_action, temperature_step
+from jaxpcc.agents.sac_family import RECURRENT_METRIC_NAMES, RecurrentSACSettings, tanh_gaussian_action, temperature_step
 from jaxpcc.losses import sac as sac_losses
+from jaxpcc.networks import GaussianActor, critic_ensemble
 from jaxpcc.types import SequenceBatch
 
 
 @gin.configurable("RecurrentSACSharing")
 @dataclasses.dataclass(frozen=True)
-class RSACSharingConfig(rsac.RSACConfig):
-    """The same hyper-parameters as RSAC (gin names `RecurrentSACSharing.*`)."""
+class RSACSharingConfig(RecurrentSACSettings):
+    """The same hyper-parameters as RSAC (gin names `RecurrentSACSharing.*`): `RecurrentSACSettings`'."""
 
 
 @flax.struct.dataclass
@@ -48,13 +48,18 @@ class RSACSharingState:
     step: jax.Array
 
 
+def heads(config):
+    """The actor head and the twin critic heads, all on the one shared summary."""
+    return GaussianActor(config.action_dim, config.hidden_sizes), critic_ensemble(config.hidden_sizes)
+
+
 def init(config: RSACSharingConfig, key: jax.Array) -> RSACSharingState:
-    actor_head, critic_head = rsac.heads(config)
+    actor_head, _ = heads(config)
     cfg, tx = config.summarizer, adam(config.lr)
     key, k1, k2, k3 = jax.random.split(key, 4)
     summarizer = rec.init_summarizer(cfg, k1, config.obs_dim)
-    actor = rec.init_heads(actor_head, k2, cfg.hidden_dim, None)
-    critic = rec.init_heads(critic_head, k3, cfg.hidden_dim, config.action_dim, 2)
+    actor = rec.init_head(actor_head, k2, cfg.hidden_dim)
+    critic = rec.init_head(critic_ensemble(config.hidden_sizes, 2), k3, cfg.hidden_dim, config.action_dim)
     log_alpha = jnp.asarray(jnp.log(config.alpha), jnp.float32)
     return RSACSharingState(
         summarizer=summarizer,
@@ -73,7 +78,7 @@ def init(config: RSACSharingConfig, key: jax.Array) -> RSACSharingState:
 
 def act(config, state: RSACSharingState, carry, obs: jax.Array, key: jax.Array, deterministic: bool):
     """One step through the shared summarizer carrying its state; returns (action, carry)."""
-    actor_head, _ = rsac.heads(config)
+    actor_head, _ = heads(config)
     summary, carry = rec.step_summary(config.summarizer, state.summarizer, carry, obs)
     return tanh_gaussian_action(*actor_head.apply(state.actor, summary), key, deterministic), carry
 
@@ -82,7 +87,7 @@ def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACS
     """One gradient step: shared summarizer + critic heads, actor head, temperature, targets."""
     cfg, tx = config.summarizer, adam(config.lr)
     key, critic_key, actor_key = jax.random.split(state.key, 3)
-    fns = dict(alpha=jnp.exp(state.log_alpha), mask=batch.mask, **rsac.loss_fns(config, rec.critics_on_shared_summary))
+    fns = dict(alpha=jnp.exp(state.log_alpha), mask=batch.mask, **rec.loss_fns(*heads(config)))
     data = rec.loss_batch(batch)
     h, pullback = rec.summary_with_pullback(lambda p: rec.summarize(cfg, p, batch), state.summarizer)
     h_target = rec.summarize(cfg, state.target_summarizer, batch)
@@ -97,8 +102,7 @@ def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACS
         **fns,
     )
     trained = {"summarizer": state.summarizer, "head": state.critic}
-    trained_grads = {"summarizer": pullback(grads["summary"]), "head": grads["head"]}
-    trained, critic_opt = apply_gradients(tx, trained, state.critic_opt, trained_grads)
+    trained, critic_opt = apply_gradients(tx, trained, state.critic_opt, rec.params_grads(pullback, grads))
 
     h_actor = jax.lax.stop_gradient(rec.current(h))
     actor_grads, actor_metrics = jax.grad(sac_losses.actor_loss, has_aux=True)(
@@ -110,19 +114,15 @@ def update(config, state: RSACSharingState, batch: SequenceBatch) -> tuple[RSACS
     )
     actor, actor_opt = apply_gradients(tx, state.actor, state.actor_opt, actor_grads["head"])
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
-        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"], batch.mask
-    )
-    new_state = RSACSharingState(
+    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"], batch.mask)
+    new_state = state.replace(
         summarizer=trained["summarizer"],
         target_summarizer=polyak_update(state.target_summarizer, trained["summarizer"], config.polyak),
         actor=actor,
         critic=trained["head"],
         target_critic=polyak_update(state.target_critic, trained["head"], config.polyak),
-        log_alpha=log_alpha,
         actor_opt=actor_opt,
         critic_opt=critic_opt,
-        alpha_opt=alpha_opt,
         key=key,
         step=state.step + 1,
     )
@@ -140,6 +140,6 @@ def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **o
     overrides.setdefault("summarizer", SummarizerConfig())
     config = RSACSharingConfig(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
     return build_agent(
-        "rsac_s", config, init=init, act=act, update=update, policy=policy, metric_names=rsac.METRIC_NAMES,
+        "rsac_s", config, init=init, act=act, update=update, policy=policy, metric_names=RECURRENT_METRIC_NAMES,
         initial_carry=rec.initial_carry,
     )

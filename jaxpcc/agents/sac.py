@@ -124,18 +124,14 @@ def update(config: SACConfig, state: SACState, batch: Batch) -> tuple[SACState, 
     )
     actor, actor_opt = apply_gradients(net_tx, state.actor, state.actor_opt, actor_grads)
 
-    log_alpha, alpha_opt, alpha_metrics = temperature_step(
-        config, state.log_alpha, state.alpha_opt, actor_metrics["actor/log_pi"]
-    )
+    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"])
 
-    new_state = SACState(
+    new_state = state.replace(
         actor=actor,
         critic=critic,
         target_critic=polyak_update(state.target_critic, critic, config.polyak),
-        log_alpha=log_alpha,
         actor_opt=actor_opt,
         critic_opt=critic_opt,
-        alpha_opt=alpha_opt,
         key=key,
         step=state.step + 1,
     )

@@ -2,7 +2,7 @@
 
 from jaxpcc.networks.mlp import MLP, TorchLinear, torch_uniform
 from jaxpcc.networks.actors import DeterministicActor, GaussianActor
-from jaxpcc.networks.critics import Critic, EnsembleCritic
+from jaxpcc.networks.critics import Critic, EnsembleCritic, critic_ensemble
 from jaxpcc.networks.encoder import ConvEncoder, TorchConv
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "GaussianActor",
     "Critic",
     "EnsembleCritic",
+    "critic_ensemble",
     "ConvEncoder",
     "TorchConv",
 ]
