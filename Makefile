@@ -50,12 +50,14 @@ test-fast: venv
 bench: venv
 	$(PY) -m benchmarks.pendulum
 
-# Speed against PyTorch (stable-baselines3 and torch, the 'bench' extra, pinned in requirements-bench.txt).
+# Speed against SBX and stable-baselines3 (the 'bench' extra, pinned in requirements-bench.txt), in the
+# default mode (one update per env step) and in blocks of 50; the loop's parts in both modes.
 # REFERENCE=path/to/offpcc-checkout also times the reference library's own code.
 bench-speed: venv
 	$(PIP_INSTALL) -c requirements-bench.txt -e '.[bench]'
 	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 $(if $(REFERENCE),--reference $(REFERENCE))
-	$(PY) -m benchmarks.loop_breakdown --algo td3 --batch-size 100
+	$(PY) -m benchmarks.loop_breakdown --algo td3 --batch-size 100 --update-every 1
+	$(PY) -m benchmarks.loop_breakdown --algo td3 --batch-size 100 --update-every 50
 	$(PY) -m benchmarks.recurrent_update_speed --updates 15 --block 5 --rounds 5 $(if $(REFERENCE),--reference $(REFERENCE))
 
 # Every agent's update against the reference's own, gradient by gradient (REFERENCE=path required).
@@ -69,7 +71,7 @@ check-reference: venv
 # network needed: nothing is installed here, and PyTorch is not assumed to have CUDA).
 bench-gpu:
 	$(PY) -c "import jax; assert jax.default_backend() == 'gpu', jax.devices(); print(jax.devices())"
-	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --no-torch
+	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --modes default blocks --no-torch
 	$(PY) -m benchmarks.vectorized --algo sac --seeds 1 2 3 4 5 6 7 8 --steps 5000
 	$(PY) -m benchmarks.recurrent_update_speed --updates 20 --block 5 --no-torch
 

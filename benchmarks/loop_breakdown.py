@@ -1,6 +1,7 @@
 """Where the training loop's wall time goes: updates, acting, env steps, sampling, the rest.
 
-Runs `speed.py`'s jaxpcc side (Pendulum-v0, one update per env step, blocks of `--update-every`)
+Runs `speed.py`'s jaxpcc side (Pendulum-v0, one update per env step: by default after every env
+step, the reference's default, or in blocks of `--update-every`)
 once to warm the compiled programs, then once more with a `PartTimer` observing the loop (the
 loop's `observer` hook): each update block is waited for (`block_until_ready`), so its time is
 the update's own and acting is not charged for it. The ceiling (`speed.ceiling`) is printed
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--update-after", type=int, default=1_000)
-    parser.add_argument("--update-every", type=int, default=50)
+    parser.add_argument("--update-every", type=int, default=1)
     args = parser.parse_args()
     runtime.configure()
     updates = args.steps - args.update_after
