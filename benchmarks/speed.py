@@ -228,7 +228,7 @@ def compare(args, mode: str, algo: str, batch_size: int, sides: list[str], out: 
     # Compile every program the timed runs use: TD3's delay phases, each with and without acting
     # (a run's last update acts for no next step; two warm-ups end on either phase).
     for extra in (1, 2):
-        run_jaxpcc(algo, batch_size, args.update_after + 4 * update_every + extra, args.update_after, update_every, -extra, out)
+        run_jaxpcc(algo, batch_size, args.update_after + 4 * update_every + extra, args.update_after, update_every, 1000 + extra, out)
     for pair in range(args.pairs):
         seed = pair + 1
         order = sides[pair % len(sides):] + sides[: pair % len(sides)]
