@@ -161,11 +161,24 @@ def store_step(layout: StepLayout, ring: RingArrays, step: StepInput) -> RingArr
     return store(ring, transition)
 
 
+@functools.lru_cache(maxsize=None)
+def _store_program(layout: StepLayout, stacked: bool):
+    """The jitted `store_step` for a layout (one compiled program per layout, whatever the run)."""
+    one = functools.partial(store_step, layout)
+    return jax.jit(jax.vmap(one) if stacked else one, donate_argnums=0)
+
+
 # `at` is () for a ring of one seed (no seed axis) or (k,) for seed k of stacked rings.
 @functools.partial(jax.jit, static_argnums=(1, 2), donate_argnums=0)
 def _write_column(ring: RingArrays, name: str, at: tuple, slots: jax.Array, values: jax.Array) -> RingArrays:
     column = getattr(ring, name)
     return ring._replace(**{name: column.at[(*at, slots)].set(values.astype(column.dtype))})
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _read_column(ring: RingArrays, name: str, at: tuple, slots: jax.Array) -> jax.Array:
+    """One gather program per column and slot count (a checkpoint reads an epoch's worth of slots)."""
+    return getattr(ring, name)[(*at, slots)]
 
 
 @functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
@@ -210,7 +223,6 @@ class DeviceRing:
         self.layout = StepLayout(tuple(int(d) for d in obs_shape), int(action_dim), image)
         self.staged: list = [None] * num_seeds
         self.views = [RingView(self, k) for k in range(num_seeds)]
-        self._store = None
         self._program = RingProgram(self.layout, self.batch_size)
 
     def can_sample(self) -> bool:
@@ -236,10 +248,7 @@ class DeviceRing:
         if not self.has_staged():
             return
         self.staged = [None] * len(self.staged)
-        if self._store is None:
-            one = functools.partial(store_step, self.layout)
-            self._store = jax.jit(jax.vmap(one) if self.stacked else one, donate_argnums=0)
-        self.arrays = self._store(self.arrays, step)
+        self.arrays = _store_program(self.layout, self.stacked)(self.arrays, step)
 
     def program_source(self, source) -> RingArrays:
         """What a step program samples from: the rings themselves (nothing moves)."""
@@ -272,7 +281,8 @@ class DeviceRing:
     def read(self, name: str, seed: int, slots) -> np.ndarray:
         """Slots of one seed's column, fetched to the host (checkpoints, resumes)."""
         self.flush()
-        return np.asarray(getattr(self.arrays, name)[(*self._at(seed), slots)])
+        slots = np.asarray(slots, np.int32)
+        return np.asarray(_read_column(self.arrays, name, self._at(seed), slots.reshape(-1))).reshape(slots.shape + getattr(self.arrays, name).shape[len(self._at(seed)) + 1 :])
 
 
 class SlotColumn:
