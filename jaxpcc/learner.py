@@ -105,21 +105,17 @@ class Learner:
         Returns:
           (state, sums, actions or None, carry).
         """
-        acts, stores = act_obs is not None, buffers.has_staged()
-        if not (acts or stores or num_updates):
+        acts = act_obs is not None
+        if not (acts or buffers.has_staged() or num_updates):
             return state, sums, None, carry
         step_input = self._send(buffers.step_input(act_obs if acts else _placeholder_obs(buffers, self.n), t))
-        if acts and not num_updates:  # store and act in one call; acting reads only the policy's leaves
-            program = self._program(buffers.program(), 0, 0, True, stores)
-            ring = buffers.program_source(source) if stores else None
-            actions, carry, ring = program(policy_view(self.agent, state), carry, step_input, keys, ring)
-            if stores:
-                buffers.stored_by_program(ring)
-            return state, sums, self._host_actions(actions), carry
-        buffers.store(step_input)  # apart from the sampling program (see `device_ring.store_step`)
-        if not num_updates:
+        buffers.store(step_input)
+        if not (acts or num_updates):
             return state, sums, None, carry
-        program = self._program(buffers.program(), num_updates, first_update % self.agent.period, acts, False)
+        if not num_updates:  # acting alone reads only the policy's leaves (see `policy_view`)
+            actions, carry = self._program(buffers.program(), 0, 0, True)(policy_view(self.agent, state), carry, step_input, keys)
+            return state, sums, self._host_actions(actions), carry
+        program = self._program(buffers.program(), num_updates, first_update % self.agent.period, acts)
         source = buffers.program_source(source)
         state, sums, actions, carry = program(state, sums, carry, source, step_input, keys)
         return state, sums, (self._host_actions(actions) if acts else None), carry
@@ -137,23 +133,22 @@ class Learner:
         actions = np.asarray(actions)
         return [actions] if self.n == 1 else list(actions)
 
-    def _program(self, spec, num_updates: int, phase: int, acts: bool, stores: bool) -> Callable:
-        key = (spec, num_updates, phase, acts, stores)
+    def _program(self, spec, num_updates: int, phase: int, acts: bool) -> Callable:
+        key = (spec, num_updates, phase, acts)
         if key not in self._programs:
-            self._programs[key] = self._compile(spec, num_updates, phase, acts, stores)
+            self._programs[key] = self._compile(spec, num_updates, phase, acts)
         return self._programs[key]
 
-    def _compile(self, spec, num_updates: int, phase: int, acts: bool, stores: bool) -> Callable:
-        """One seed's step program (vmapped over seeds when N > 1), jitted with what it updates donated."""
+    def _compile(self, spec, num_updates: int, phase: int, acts: bool) -> Callable:
+        """One seed's step program (vmapped over seeds when N > 1), jitted with state and sums donated."""
         agent = self.agent
-        if not num_updates:  # (policy, carry, step input, key, ring or None) -> (action, carry, ring)
+        if not num_updates:
 
-            def act_one(policy, carry, step_input, key, ring):
-                act_obs, t = spec.apply(ring, step_input)
-                action, carry = agent.step(policy, carry, act_obs, jax.random.fold_in(key, t), deterministic=False)
-                return action, carry, (spec.store(ring, step_input) if stores else ring)
+            def act_one(policy, carry, step_input, key):
+                act_obs, t = spec.apply(None, step_input)
+                return agent.step(policy, carry, act_obs, jax.random.fold_in(key, t), deterministic=False)
 
-            return jax.jit(act_one if self.n == 1 else jax.vmap(act_one), donate_argnums=4)
+            return jax.jit(act_one if self.n == 1 else jax.vmap(act_one))
 
         def one(state, sums, carry, source, step_input, key):
             act_obs, t = spec.apply(source, step_input)

@@ -149,10 +149,6 @@ class RingProgram:
     def draw(self, ring: RingArrays, step: jax.Array, num_batches: int) -> Batch:
         return draw(ring, step, num_batches, self.batch_size)
 
-    def store(self, ring: RingArrays, step: StepInput) -> RingArrays:
-        """The ring with the step's transition stored (in a program that does not sample from it)."""
-        return store_step(self.layout, ring, step)
-
 
 def store_step(layout: StepLayout, ring: RingArrays, step: StepInput) -> RingArrays:
     """One seed's ring with the step input's transition stored.
@@ -253,11 +249,6 @@ class DeviceRing:
             return
         self.staged = [None] * len(self.staged)
         self.arrays = _store_program(self.layout, self.stacked)(self.arrays, step)
-
-    def stored_by_program(self, arrays: RingArrays) -> None:
-        """The rings a program gave back after storing the staged transitions in them."""
-        self.staged = [None] * len(self.staged)
-        self.arrays = arrays
 
     def program_source(self, source) -> RingArrays:
         """What a step program samples from: the rings themselves (nothing moves)."""

@@ -57,9 +57,6 @@ class HostBuffers:
     def program_source(self, source):
         return source
 
-    def stored_by_program(self, source) -> None:
-        """Nothing was staged, so nothing came back."""
-
     def flush(self) -> None:
         """Nothing is staged: pushes are stored as they come."""
 
@@ -77,6 +74,3 @@ class HostProgram:
 
     def draw(self, batches, step, num_batches: int):
         return batches
-
-    def store(self, source, step: StepInput):
-        return source
