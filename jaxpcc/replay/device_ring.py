@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxpcc.replay.dirty import DirtyRange
+from jaxpcc.replay.ring import load_filled_slots
 from jaxpcc.types import Batch
 
 _SLOT_FIELDS = ("obs", "next_obs", "action", "reward", "done")
@@ -364,14 +365,7 @@ class RingView:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """A whole-buffer checkpoint (written before chunk files existed): its filled part."""
-        n = int(state["size"])
-        if n > self.capacity:
-            raise ValueError(f"checkpointed buffer holds {n} transitions, more than capacity {self.capacity}")
-        for name, column in self.slot_arrays().items():
-            if state[name].shape[1:] != column.shape[1:] or len(state[name]) != n:
-                raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
-            column[:n] = state[name]
-        self.load_small_state(state)
+        load_filled_slots(self, state)
 
     def rng_state(self) -> Optional[dict]:
         """None: sampling is keyed by the seed and the update counter, so there is nothing to save."""

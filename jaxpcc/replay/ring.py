@@ -137,14 +137,20 @@ class ReplayBuffer:
         return {**{name: a[: self.size] for name, a in self.slot_arrays().items()}, **self.small_state()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        n = int(state["size"])
-        if n > self.capacity:
-            raise ValueError(f"checkpointed buffer holds {n} transitions, more than capacity {self.capacity}")
-        for name, target in self.slot_arrays().items():
-            if state[name].shape[1:] != target.shape[1:] or len(state[name]) != n:
-                raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
-            target[:n] = state[name]
-        self.load_small_state(state)
+        load_filled_slots(self, state)
+
+
+def load_filled_slots(buffer, state: dict[str, np.ndarray]) -> None:
+    """Fills a flat ring (this one or a device ring's view) from a `state_dict`: its filled slots
+    and position (a checkpoint written before chunk files existed holds the buffer this way)."""
+    n = int(state["size"])
+    if n > buffer.capacity:
+        raise ValueError(f"checkpointed buffer holds {n} transitions, more than capacity {buffer.capacity}")
+    for name, target in buffer.slot_arrays().items():
+        if state[name].shape[1:] != target.shape[1:] or len(state[name]) != n:
+            raise ValueError(f"checkpointed buffer field '{name}' has shape {state[name].shape}")
+        target[:n] = state[name]
+    buffer.load_small_state(state)
 
 
 def configured_settings() -> dict:
