@@ -178,14 +178,16 @@ def _train_locked(
             source = buffers.update_source(num_updates)
             if num_updates:
                 mark = observer.lap(SAMPLING, mark)
-            # One program stores the step, updates when due and acts for step t + 1, unless an
-            # epoch starts there: a run resumed at that step acts with the acting program, and so
-            # must this one, to stay bit-equal.
+            # One program stores the step, updates when due and acts for step t + 1. Its action is
+            # not used where an epoch starts: a run resumed at that step acts with the acting
+            # program, and so must this one, to stay bit-equal. (An update block acts anyway, so
+            # that one program serves every step.)
             acts = update_after <= t + 1 < total_steps and (t + 1) % steps_per_epoch != 0
-            state, sums, actions, carry = learner.step(
-                state, sums, carry, buffers, source, act_keys, t + 1, [r.obs for r in runs] if acts else None,
+            state, sums, next_actions, next_carry = learner.step(
+                state, sums, carry, buffers, source, act_keys, t + 1, [r.obs for r in runs] if acts or num_updates else None,
                 num_updates, updates_done,
             )
+            actions, carry = (next_actions, next_carry) if acts else (None, carry)
             updates_done += num_updates
             if num_updates:
                 if observer.wait_for_updates:

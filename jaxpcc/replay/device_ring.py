@@ -176,10 +176,10 @@ def _write_column(ring: RingArrays, name: str, at: tuple, slots: jax.Array, valu
     return ring._replace(**{name: column.at[(*at, slots)].set(values.astype(column.dtype))})
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _read_column(ring: RingArrays, name: str, at: tuple, slots: jax.Array) -> jax.Array:
-    """One gather program per column and slot count (a checkpoint reads an epoch's worth of slots)."""
-    return getattr(ring, name)[(*at, slots)]
+@functools.partial(jax.jit, static_argnums=1)
+def _read_slots(ring: RingArrays, at: tuple, slots: jax.Array) -> dict:
+    """Every column of one seed at `slots`: one gather program per slot count."""
+    return {name: getattr(ring, name)[(*at, slots)] for name in _SLOT_FIELDS}
 
 
 @functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
@@ -214,7 +214,7 @@ class DeviceRing:
         self.stacked = num_seeds > 1
         lead, c = ((num_seeds,) if self.stacked else ()), self.capacity
         keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in sampling_seeds])
-        self.arrays = RingArrays(
+        self._arrays = RingArrays(
             obs=jnp.zeros((*lead, c, *obs_shape), obs_dtype), next_obs=jnp.zeros((*lead, c, *obs_shape), obs_dtype),
             action=jnp.zeros((*lead, c, action_dim), jnp.float32), reward=jnp.zeros((*lead, c), jnp.float32),
             done=jnp.zeros((*lead, c), jnp.float32), ptr=jnp.zeros(lead, jnp.int32), size=jnp.zeros(lead, jnp.int32),
@@ -225,6 +225,15 @@ class DeviceRing:
         self.staged: list = [None] * num_seeds
         self.views = [RingView(self, k) for k in range(num_seeds)]
         self._program = RingProgram(self.layout, self.batch_size)
+        self._fetched = None  # the last `read`'s slots and columns, until the ring changes
+
+    @property
+    def arrays(self) -> RingArrays:
+        return self._arrays
+
+    @arrays.setter
+    def arrays(self, arrays: RingArrays) -> None:
+        self._arrays, self._fetched = arrays, None
 
     def can_sample(self) -> bool:
         return all(v.can_sample() for v in self.views)
@@ -280,10 +289,19 @@ class DeviceRing:
         self.arrays = _set_position(self.arrays, self._at(seed), jnp.int32(ptr), jnp.int32(size))
 
     def read(self, name: str, seed: int, slots) -> np.ndarray:
-        """Slots of one seed's column, fetched to the host (checkpoints, resumes)."""
+        """Slots of one seed's column, fetched to the host (checkpoints, resumes).
+
+        A checkpoint reads every column at the same slots, so the first read fetches them all in
+        one program (compiled once per slot count) and the others come from that fetch.
+        """
         self.flush()
         slots = np.asarray(slots, np.int32)
-        return np.asarray(_read_column(self.arrays, name, self._at(seed), slots.reshape(-1))).reshape(slots.shape + getattr(self.arrays, name).shape[len(self._at(seed)) + 1 :])
+        key = (seed, slots.shape, slots.tobytes())
+        if self._fetched is None or self._fetched[0] != key:
+            columns = _read_slots(self.arrays, self._at(seed), slots.reshape(-1))
+            self._fetched = (key, {k: np.asarray(v) for k, v in columns.items()})
+        column = self._fetched[1][name]
+        return column.reshape(slots.shape + column.shape[1:])
 
 
 class SlotColumn:
