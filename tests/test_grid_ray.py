@@ -102,7 +102,11 @@ def test_grid_survives_a_node_dying_and_equals_runs_trained_alone(tmp_path, clus
         def both_nodes_mid_run():
             assert driver.poll() is None, "the grid ended before a node could be killed mid-run"
             running = [d for d in dirs if attempts(d / "grid.log") and epoch_of(d / "checkpoint.npz") < NUM_EPOCHS]
-            return len(running) == 2 and all(1 <= epoch_of(d / "checkpoint.npz") < NUM_EPOCHS - 1 for d in running)
+            on_nodes = {node_ids(d / "grid.log")[-1] for d in running if node_ids(d / "grid.log")}
+            return (
+                len(running) == 2 and len(on_nodes) == 2  # one run on each node, so the kill stops one
+                and all(1 <= epoch_of(d / "checkpoint.npz") < NUM_EPOCHS - 1 for d in running)
+            )
 
         wait_for(both_nodes_mid_run, 240, "a run on each node to checkpoint an epoch", poll=0.1)
         os.killpg(nodes["second"].pid, signal.SIGKILL)  # the second machine goes away, with its run
