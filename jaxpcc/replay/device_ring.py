@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxpcc.replay.dirty import DirtyRange
-from jaxpcc.replay.ring import load_filled_slots
+from jaxpcc.replay.ring import checked_position, load_filled_slots
 from jaxpcc.types import Batch
 
 _SLOT_FIELDS = ("obs", "next_obs", "action", "reward", "done")
@@ -375,11 +375,8 @@ class RingView:
         return {"ptr": np.asarray(self.ptr), "size": np.asarray(self.size)}
 
     def load_small_state(self, state: dict[str, np.ndarray]) -> None:
-        size, ptr = int(state["size"]), int(state["ptr"])
-        if not (0 <= ptr < self.capacity and 0 <= size <= self.capacity):
-            raise ValueError(f"checkpointed buffer position ptr={ptr}, size={size} does not fit capacity {self.capacity}")
-        self.size, self.ptr = size, ptr
-        self.ring.set_position(self.seed, ptr, size)
+        self.ptr, self.size = checked_position(state, self.capacity)
+        self.ring.set_position(self.seed, self.ptr, self.size)
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """A whole-buffer checkpoint (written before chunk files existed): its filled part."""

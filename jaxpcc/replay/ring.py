@@ -127,10 +127,7 @@ class ReplayBuffer:
         return {"ptr": np.asarray(self.ptr), "size": np.asarray(self.size)}
 
     def load_small_state(self, state: dict[str, np.ndarray]) -> None:
-        size, ptr = int(state["size"]), int(state["ptr"])
-        if not (0 <= ptr < self.capacity and 0 <= size <= self.capacity):
-            raise ValueError(f"checkpointed buffer position ptr={ptr}, size={size} does not fit capacity {self.capacity}")
-        self.size, self.ptr = size, ptr
+        self.ptr, self.size = checked_position(state, self.capacity)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Arrays that fully describe the buffer (filled part only), in one dict."""
@@ -138,6 +135,14 @@ class ReplayBuffer:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         load_filled_slots(self, state)
+
+
+def checked_position(state: dict[str, np.ndarray], capacity: int) -> tuple[int, int]:
+    """A checkpointed ring's (ptr, size), refused when they do not fit `capacity`."""
+    size, ptr = int(state["size"]), int(state["ptr"])
+    if not (0 <= ptr < capacity and 0 <= size <= capacity):
+        raise ValueError(f"checkpointed buffer position ptr={ptr}, size={size} does not fit capacity {capacity}")
+    return ptr, size
 
 
 def load_filled_slots(buffer, state: dict[str, np.ndarray]) -> None:
