@@ -145,13 +145,13 @@ class Learner:
         if not num_updates:
 
             def act_one(policy, carry, step_input, key):
-                act_obs, t = spec.apply(None, step_input)
+                act_obs, t = spec.apply(step_input)
                 return agent.step(policy, carry, act_obs, jax.random.fold_in(key, t), deterministic=False)
 
             return jax.jit(act_one if self.n == 1 else jax.vmap(act_one))
 
         def one(state, sums, carry, source, step_input, key):
-            act_obs, t = spec.apply(source, step_input)
+            act_obs, t = spec.apply(step_input)
             if num_updates:
                 batches = spec.draw(source, state.step, num_updates)
                 state, metrics = agent.update_block(state, batches, phase)

@@ -10,7 +10,9 @@ The semantics are the flat `ReplayBuffer`'s: capacity counts transitions, the ol
 overwritten once full, sampling is uniform with replacement over the filled slots, and `done`
 is the terminated flag alone. Images stay uint8. Sampling draws from a key of the ring's own
 (one per seed) folded with the update counter of the train state, so a resumed run samples
-what it would have sampled, with no generator state to save.
+what it would have sampled, with no generator state to save. Each transition is one row of
+floats (with a uint8 pair of images beside it for image observations), so a batch is one
+gather, not one per field.
 
 Several seeds trained together keep their rings stacked along a leading seed axis in one
 `DeviceRing`, which the vmapped update reads whole; `DeviceRing.views` gives each seed the host
@@ -24,6 +26,7 @@ import dataclasses
 import functools
 from typing import NamedTuple, Optional, Sequence
 
+import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,30 +38,14 @@ from jaxpcc.types import Batch
 _SLOT_FIELDS = ("obs", "next_obs", "action", "reward", "done")
 
 
-class RingArrays(NamedTuple):
-    """The rings of N seeds (a pytree; every leaf has a leading [N] seed axis).
-
-    obs, next_obs: [N, C, *obs_shape]; action: [N, C, A]; reward, done: [N, C];
-    ptr, size: [N] int32 (next slot to write, slots filled); key: [N, 2] sampling keys.
-    """
-
-    obs: jax.Array
-    next_obs: jax.Array
-    action: jax.Array
-    reward: jax.Array
-    done: jax.Array
-    ptr: jax.Array
-    size: jax.Array
-    key: jax.Array
-
-
 class StepInput(NamedTuple):
     """What the host sends the device in one env step, packed in one transfer per dtype.
 
-    floats: [N, F] float32: per seed its transition's action, reward and done, the step index
-      (its int32 bits), then, for vector observations, the transition's obs and next_obs and the
-      observation to act on. images: [N, 3, *obs_shape] uint8 (those three observations) for image
-      observations, else None.
+    floats: [N, F] float32: per seed its transition as a ring row (see `StepLayout`), the step
+      index (its int32 bits) and, for vector observations, the observation to act on. images:
+      [N, 3, *obs_shape] uint8 (the transition's obs and next_obs, and the observation to act on)
+      for image observations, else None. A layout that stores nothing (`StepLayout.stores` False)
+      carries only the step index and the observation to act on.
     """
 
     floats: np.ndarray
@@ -66,47 +53,117 @@ class StepInput(NamedTuple):
 
 
 class StepLayout(NamedTuple):
-    """How a `StepInput` is packed for one ring's observation shape and action size."""
+    """How one ring's transitions are laid out, in the ring and in a `StepInput`.
+
+    A transition is one float32 row: [obs, next_obs, action, reward, done] for vector
+    observations, [action, reward, done] for images, whose obs and next_obs are a uint8 pair of
+    their own. One row per transition lets a batch be drawn with one gather (two for images)
+    instead of one per field. `stores`: whether the step input carries a transition to store (a
+    device ring's) or only the observation to act on (host buffers', which store on the host).
+    """
 
     obs_shape: tuple
     action_dim: int
     image: bool
+    stores: bool = True
 
     @property
     def obs_size(self) -> int:
         return int(np.prod(self.obs_shape))
 
+    @property
+    def row_width(self) -> int:
+        return (0 if self.image else 2 * self.obs_size) + self.action_dim + 2
+
+    def spans(self) -> dict[str, tuple[int, int]]:
+        """Where each field lies in a row (images' obs and next_obs lie in the image pair)."""
+        o = 0 if self.image else self.obs_size
+        a = 2 * o + self.action_dim
+        spans = {"action": (2 * o, a), "reward": (a, a + 1), "done": (a + 1, a + 2)}
+        return spans if self.image else {"obs": (0, o), "next_obs": (o, 2 * o), **spans}
+
+    def field_shape(self, name: str) -> tuple:
+        return {"obs": self.obs_shape, "next_obs": self.obs_shape, "action": (self.action_dim,)}.get(name, ())
+
+    def field_dtype(self, name: str) -> np.dtype:
+        return np.dtype(np.uint8 if self.image and name in ("obs", "next_obs") else np.float32)
+
+    def fields(self, rows: jax.Array, pair: Optional[jax.Array]) -> dict:
+        """Each field of gathered rows [..., W] (and image pairs [..., 2, *obs_shape])."""
+        lead = rows.shape[:-1]
+        fields = {name: rows[..., lo:hi].reshape(lead + self.field_shape(name)) for name, (lo, hi) in self.spans().items()}
+        if self.image:
+            trailing = (slice(None),) * len(self.obs_shape)
+            fields.update(obs=pair[(..., 0, *trailing)], next_obs=pair[(..., 1, *trailing)])
+        return fields
+
+    def row(self, transition) -> np.ndarray:
+        """One transition (obs, action, reward, next_obs, done) as its ring row."""
+        obs, action, reward, next_obs, done = transition
+        parts = [] if self.image else [np.ravel(obs), np.ravel(next_obs)]
+        return np.concatenate([*parts, np.ravel(action), [reward, done]]).astype(np.float32)
+
+    @property
+    def _head(self) -> int:
+        """Floats before the observation to act on: the row (when storing) and the step index."""
+        return (self.row_width if self.stores else 0) + 1
+
     def encode(self, transitions: Sequence, act_obs: Sequence, t: int) -> StepInput:
         """Packs one transition per seed ((obs, action, reward, next_obs, done), or None when the
         step stored nothing) with the observations to act on and the step index."""
-        n, a = len(act_obs), self.action_dim
-        width = a + 3 + (0 if self.image else 3 * self.obs_size)
-        floats = np.zeros((n, width), np.float32)
-        images = np.zeros((n, 3, *self.obs_shape), np.uint8) if self.image else None
-        floats[:, a + 2] = np.array([t], np.int32).view(np.float32)[0]
+        n, head = len(act_obs), self._head
+        floats = np.zeros((n, head + (0 if self.image else self.obs_size)), np.float32)
+        pictures = 3 if self.stores else 1
+        images = np.zeros((n, pictures, *self.obs_shape), np.uint8) if self.image else None
+        floats[:, head - 1] = np.array([t], np.int32).view(np.float32)[0]
         for k, (transition, obs_now) in enumerate(zip(transitions, act_obs)):
-            observations = (transition[0], transition[3], obs_now) if transition is not None else (obs_now, obs_now, obs_now)
             if transition is not None:
-                floats[k, :a] = transition[1]
-                floats[k, a] = transition[2]
-                floats[k, a + 1] = transition[4]
+                floats[k, : self.row_width] = self.row(transition)
             if self.image:
-                images[k] = observations
+                images[k, -1] = obs_now
+                if transition is not None:
+                    images[k, 0], images[k, 1] = transition[0], transition[3]
             else:
-                floats[k, a + 3 :] = np.concatenate([np.ravel(o) for o in observations])
+                floats[k, head:] = np.ravel(obs_now)
         return StepInput(floats, images)
 
     def decode(self, step: StepInput):
-        """One seed's transition (obs, action, reward, next_obs, done), the observation to act on
-        and the step index."""
-        f, a = step.floats, self.action_dim
-        t = jax.lax.bitcast_convert_type(f[a + 2], jnp.int32)
-        if self.image:
-            obs, next_obs, act_obs = step.images[0], step.images[1], step.images[2]
-        else:
-            o = self.obs_size
-            obs, next_obs, act_obs = (f[a + 3 + i * o : a + 3 + (i + 1) * o].reshape(self.obs_shape) for i in range(3))
-        return (obs, f[:a], f[a], next_obs, f[a + 1]), act_obs, t
+        """One seed's transition as (row, image pair or None) (None when the layout stores
+        nothing), the observation to act on and the step index."""
+        f, head = step.floats, self._head
+        t = jax.lax.bitcast_convert_type(f[head - 1], jnp.int32)
+        act_obs = step.images[-1] if self.image else f[head:].reshape(self.obs_shape)
+        transition = None
+        if self.stores:
+            transition = (f[: self.row_width], step.images[:2] if self.image else None)
+        return transition, act_obs, t
+
+
+@flax.struct.dataclass
+class RingArrays:
+    """The rings of N seeds (a pytree; every array has a leading [N] seed axis when N > 1).
+
+    rows: [N, C, W] float32 transitions (see `StepLayout`); pairs: [N, C, 2, *obs_shape] uint8
+    image observations (obs, next_obs), or None for vector observations; ptr, size: [N] int32
+    (next slot to write, slots filled); key: [N, 2] sampling keys.
+    """
+
+    rows: jax.Array
+    pairs: Optional[jax.Array]
+    ptr: jax.Array
+    size: jax.Array
+    key: jax.Array
+    layout: StepLayout = flax.struct.field(pytree_node=False)
+
+
+def sample_slots(key: jax.Array, shape: tuple, size: jax.Array) -> jax.Array:
+    """Slots uniform over [0, size) (size >= 1), by one 32-bit draw each scaled to the range.
+
+    Multiply-and-shift (Lemire's method) reads one draw per slot, where `jax.random.randint` reads
+    two; its bias is below size / 2**32 (under 0.03% for a million slots).
+    """
+    bits = jax.random.bits(key, shape, jnp.uint32)
+    return jax.lax.mulhi(bits, size.astype(jnp.uint32)).astype(jnp.int32)
 
 
 def draw(ring: RingArrays, step: jax.Array, num_batches: int, batch_size: int) -> Batch:
@@ -116,21 +173,19 @@ def draw(ring: RingArrays, step: jax.Array, num_batches: int, batch_size: int) -
       ring: one seed's ring (no seed axis).
       step: the train state's update counter, folded into the ring's key.
     """
-    key = jax.random.fold_in(ring.key, step)
-    idx = jax.random.randint(key, (num_batches, batch_size), 0, jnp.maximum(ring.size, 1))
-    return Batch(obs=ring.obs[idx], action=ring.action[idx], reward=ring.reward[idx], next_obs=ring.next_obs[idx], done=ring.done[idx])
+    idx = sample_slots(jax.random.fold_in(ring.key, step), (num_batches, batch_size), jnp.maximum(ring.size, 1))
+    fields = ring.layout.fields(ring.rows[idx], None if ring.pairs is None else ring.pairs[idx])
+    return Batch(**fields)
 
 
 def store(ring: RingArrays, transition) -> RingArrays:
-    """One seed's ring (no seed axis) with `transition` (obs, action, reward, next_obs, done) written
-    at its write position, which advances. Pure; under jit with the ring donated it writes in
-    place (nothing may read a column before the write, or XLA copies the whole ring)."""
-    i, capacity = ring.ptr, ring.reward.shape[0]
-    obs, action, reward, next_obs, done = transition
-    put = lambda column, value: column.at[i].set(value.astype(column.dtype))  # noqa: E731
-    return ring._replace(
-        obs=put(ring.obs, obs), next_obs=put(ring.next_obs, next_obs), action=put(ring.action, action),
-        reward=put(ring.reward, reward), done=put(ring.done, done),
+    """One seed's ring (no seed axis) with `transition` (its row, and its image pair or None)
+    written at its write position, which advances. Pure; under jit with the ring donated it
+    writes in place (nothing may read the ring before the write, or XLA copies it whole)."""
+    i, capacity = ring.ptr, ring.rows.shape[0]
+    row, pair = transition
+    return ring.replace(
+        rows=ring.rows.at[i].set(row), pairs=None if pair is None else ring.pairs.at[i].set(pair),
         ptr=(i + 1) % capacity, size=jnp.minimum(ring.size + 1, capacity),
     )
 
@@ -143,7 +198,7 @@ class RingProgram:
     layout: StepLayout
     batch_size: int
 
-    def apply(self, ring: RingArrays, step: StepInput):
+    def apply(self, step: StepInput):
         _, act_obs, t = self.layout.decode(step)
         return act_obs, t
 
@@ -171,20 +226,36 @@ def _store_program(layout: StepLayout, stacked: bool):
 
 # `at` is () for a ring of one seed (no seed axis) or (k,) for seed k of stacked rings.
 @functools.partial(jax.jit, static_argnums=(1, 2), donate_argnums=0)
-def _write_column(ring: RingArrays, name: str, at: tuple, slots: jax.Array, values: jax.Array) -> RingArrays:
-    column = getattr(ring, name)
-    return ring._replace(**{name: column.at[(*at, slots)].set(values.astype(column.dtype))})
+def _write_field(ring: RingArrays, name: str, at: tuple, slots: jax.Array, values: jax.Array) -> RingArrays:
+    """`values` [S, *field shape] into one field of one seed's ring at `slots`."""
+    layout = ring.layout
+    if layout.image and name in ("obs", "next_obs"):
+        which = 0 if name == "obs" else 1
+        return ring.replace(pairs=ring.pairs.at[(*at, slots, which)].set(values.astype(jnp.uint8)))
+    lo, hi = layout.spans()[name]
+    flat = values.astype(jnp.float32).reshape(slots.shape[0], hi - lo)
+    return ring.replace(rows=ring.rows.at[(*at, slots, slice(lo, hi))].set(flat))
+
+
+@functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
+def _write_slot(ring: RingArrays, at: tuple, slot, row, pair, ptr, size) -> RingArrays:
+    """One transition (its row and image pair) into one seed's slot, and that seed's position."""
+    pairs = ring.pairs if pair is None else ring.pairs.at[(*at, slot)].set(pair)
+    return ring.replace(
+        rows=ring.rows.at[(*at, slot)].set(row), pairs=pairs, ptr=ring.ptr.at[at].set(ptr), size=ring.size.at[at].set(size)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=1)
 def _read_slots(ring: RingArrays, at: tuple, slots: jax.Array) -> dict:
-    """Every column of one seed at `slots`: one gather program per slot count."""
-    return {name: getattr(ring, name)[(*at, slots)] for name in _SLOT_FIELDS}
+    """Every field of one seed at `slots`: one gather program per slot count."""
+    pairs = None if ring.pairs is None else ring.pairs[(*at, slots)]
+    return ring.layout.fields(ring.rows[(*at, slots)], pairs)
 
 
 @functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
 def _set_position(ring: RingArrays, at: tuple, ptr: jax.Array, size: jax.Array) -> RingArrays:
-    return ring._replace(ptr=ring.ptr.at[at].set(ptr), size=ring.size.at[at].set(size))
+    return ring.replace(ptr=ring.ptr.at[at].set(ptr), size=ring.size.at[at].set(size))
 
 
 class DeviceRing:
@@ -214,14 +285,14 @@ class DeviceRing:
         self.stacked = num_seeds > 1
         lead, c = ((num_seeds,) if self.stacked else ()), self.capacity
         keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in sampling_seeds])
-        self._arrays = RingArrays(
-            obs=jnp.zeros((*lead, c, *obs_shape), obs_dtype), next_obs=jnp.zeros((*lead, c, *obs_shape), obs_dtype),
-            action=jnp.zeros((*lead, c, action_dim), jnp.float32), reward=jnp.zeros((*lead, c), jnp.float32),
-            done=jnp.zeros((*lead, c), jnp.float32), ptr=jnp.zeros(lead, jnp.int32), size=jnp.zeros(lead, jnp.int32),
-            key=keys if self.stacked else keys[0],
-        )
         image = np.dtype(obs_dtype) == np.uint8
         self.layout = StepLayout(tuple(int(d) for d in obs_shape), int(action_dim), image)
+        self._arrays = RingArrays(
+            rows=jnp.zeros((*lead, c, self.layout.row_width), jnp.float32),
+            pairs=jnp.zeros((*lead, c, 2, *obs_shape), jnp.uint8) if image else None,
+            ptr=jnp.zeros(lead, jnp.int32), size=jnp.zeros(lead, jnp.int32), key=keys if self.stacked else keys[0],
+            layout=self.layout,
+        )
         self.staged: list = [None] * num_seeds
         self.views = [RingView(self, k) for k in range(num_seeds)]
         self._program = RingProgram(self.layout, self.batch_size)
@@ -254,8 +325,14 @@ class DeviceRing:
         return None
 
     def store(self, step: StepInput) -> None:
-        """Writes the staged transitions, sent in `step` (already on the device), into the rings."""
+        """Writes the staged transitions, sent in `step` (already on the device), into the rings.
+
+        Seeds trained together push together; should only some have a staged transition, those
+        are written one by one (`flush`), so no ring receives the placeholder of another."""
         if not self.has_staged():
+            return
+        if not all(t is not None for t in self.staged):
+            self.flush()
             return
         self.staged = [None] * len(self.staged)
         self.arrays = _store_program(self.layout, self.stacked)(self.arrays, step)
@@ -269,12 +346,12 @@ class DeviceRing:
         for seed, transition in enumerate(self.staged):
             if transition is None:
                 continue
-            obs, action, reward, next_obs, done = transition
-            at, slot = self._at(seed), (self.views[seed].ptr - 1) % self.capacity  # the view advanced on push
-            columns = {"obs": obs, "next_obs": next_obs, "action": action, "reward": reward, "done": done}
-            for name, value in columns.items():
-                self.arrays = _write_column(self.arrays, name, at, jnp.asarray([slot], jnp.int32), jnp.asarray(np.asarray(value)[None]))
-            self.arrays = _set_position(self.arrays, at, jnp.int32(self.views[seed].ptr), jnp.int32(self.views[seed].size))
+            view = self.views[seed]
+            slot = (view.ptr - 1) % self.capacity  # the view advanced on push
+            pair = np.stack([transition[0], transition[3]]).astype(np.uint8) if self.layout.image else None
+            self.arrays = _write_slot(
+                self.arrays, self._at(seed), np.int32(slot), self.layout.row(transition), pair, np.int32(view.ptr), np.int32(view.size)
+            )
             self.staged[seed] = None
 
     def _at(self, seed: int) -> tuple:
@@ -282,7 +359,7 @@ class DeviceRing:
 
     def write_column(self, name: str, seed: int, slots: np.ndarray, values: np.ndarray) -> None:
         self.flush()
-        self.arrays = _write_column(self.arrays, name, self._at(seed), jnp.asarray(slots, jnp.int32), jnp.asarray(values))
+        self.arrays = _write_field(self.arrays, name, self._at(seed), jnp.asarray(slots, jnp.int32), jnp.asarray(values))
 
     def set_position(self, seed: int, ptr: int, size: int) -> None:
         self.flush()
@@ -305,12 +382,13 @@ class DeviceRing:
 
 
 class SlotColumn:
-    """One seed's column of the ring as a checkpoint reads and writes it: by slot, on the host."""
+    """One seed's field of the ring as a checkpoint reads and writes it: by slot, as a column of
+    the host ring's shape and dtype (the chunk files are the same for both rings)."""
 
     def __init__(self, ring: DeviceRing, name: str, seed: int):
         self.ring, self.name, self.seed = ring, name, seed
-        column = getattr(ring.arrays, name)
-        self.shape, self.dtype = column.shape[1:] if ring.stacked else column.shape, np.dtype(column.dtype)
+        self.shape = (ring.capacity, *ring.layout.field_shape(name))
+        self.dtype = ring.layout.field_dtype(name)
 
     def __len__(self) -> int:
         return self.shape[0]

@@ -26,7 +26,7 @@ class HostBuffers:
 
     def __init__(self, buffers: Sequence, obs_shape: Sequence[int]):
         self.views = list(buffers)
-        self.layout = StepLayout(tuple(int(d) for d in obs_shape), 0, False)
+        self.layout = StepLayout(tuple(int(d) for d in obs_shape), 0, False, stores=False)
         self._program = HostProgram(self.layout)
 
     def can_sample(self) -> bool:
@@ -68,7 +68,7 @@ class HostProgram:
 
     layout: StepLayout
 
-    def apply(self, batches, step: StepInput):
+    def apply(self, step: StepInput):
         _, act_obs, t = self.layout.decode(step)
         return act_obs, t
 
