@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import NamedTuple, Optional, Sequence
 
 import flax
@@ -69,7 +70,7 @@ class StepLayout(NamedTuple):
 
     @property
     def obs_size(self) -> int:
-        return int(np.prod(self.obs_shape))
+        return math.prod(self.obs_shape)
 
     @property
     def row_width(self) -> int:
@@ -101,7 +102,7 @@ class StepLayout(NamedTuple):
         """One transition (obs, action, reward, next_obs, done) as its ring row."""
         obs, action, reward, next_obs, done = transition
         parts = [] if self.image else [np.ravel(obs), np.ravel(next_obs)]
-        return np.concatenate([*parts, np.ravel(action), [reward, done]]).astype(np.float32)
+        return np.concatenate([*parts, np.ravel(action), (reward, done)], dtype=np.float32)
 
     @property
     def _head(self) -> int:
