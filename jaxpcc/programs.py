@@ -17,11 +17,12 @@ from jaxpcc.replay.host_buffers import HostBuffers
 from jaxpcc.replay.ring import configured_settings
 
 
-# Compiled programs outlive a run: later run ids, resumed runs and benchmark repeats in the same
-# process reuse them (no tracing or compiling). Keyed by everything an agent is built from,
-# including the whole gin config; the few most recent are kept.
+# Compiled programs outlive a run: later run ids, resumed runs, runs of other lengths and benchmark
+# repeats in the same process reuse them (no tracing or compiling). An agent is keyed by what it
+# is built from: its algorithm, sizes and config (every hyper-parameter its programs read); the
+# few most recent are kept.
 _PROGRAM_CACHE: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
-_PROGRAM_CACHE_SIZE = 4
+_PROGRAM_CACHE_SIZE = 8
 
 
 def _cached(key: tuple, build: Callable):
@@ -68,5 +69,16 @@ def build_agent(env_id: str, algo: str):
     overrides = {}
     if algo in IMAGE_ALGOS:  # the buffer's gin flag switches DrQ, which the agent applies in its update
         overrides["augment"] = configured_settings()["use_aug_for_img"]
-    key = ("agent", algo, tuple(obs_shape), action_dim, tuple(sorted(overrides.items())), gin.config_str())
-    return _cached(key, lambda: make_agent(algo, obs_shape, action_dim, **overrides)), new_buffers
+    agent = make_agent(algo, obs_shape, action_dim, **overrides)  # cheap: nothing is compiled until used
+    key = ("agent", algo, tuple(obs_shape), action_dim, _config_key(agent.config))
+    return _cached(key, lambda: agent), new_buffers
+
+
+def _config_key(config):
+    """The agent's config itself (a frozen dataclass: equal configs build the same programs), or,
+    should a field not be hashable, the whole gin config (a miss where the config would hit)."""
+    try:
+        hash(config)
+    except TypeError:
+        return ("gin", gin.config_str())
+    return config
