@@ -99,10 +99,12 @@ def test_lstm_hand_written_backward_equals_autodiff(masked):
         out, (h, c) = stack(layers, x, carry, mask)
         return jnp.sum(jnp.sin(3.0 * out)) + jnp.sum(h * c) + jnp.sum(c**2)
 
+    # Each side is one jitted program (run eagerly, every scan and op would compile on its own).
     args = (layers, x, carry)
-    np.testing.assert_allclose(loss(lstm_stack, *args), loss(plain_lstm_stack, *args), rtol=1e-5)
-    grads_plain = jax.grad(functools.partial(loss, plain_lstm_stack), argnums=(0, 1, 2))(*args)
-    grads_fast = jax.grad(functools.partial(loss, lstm_stack), argnums=(0, 1, 2))(*args)
+    value_and_grads = lambda stack: jax.jit(jax.value_and_grad(functools.partial(loss, stack), argnums=(0, 1, 2)))(*args)  # noqa: E731
+    loss_fast, grads_fast = value_and_grads(lstm_stack)
+    loss_plain, grads_plain = value_and_grads(plain_lstm_stack)
+    np.testing.assert_allclose(loss_fast, loss_plain, rtol=1e-5)
     for g_fast, g_plain in zip(jax.tree.leaves(grads_fast), jax.tree.leaves(grads_plain)):
         np.testing.assert_allclose(g_fast, g_plain, rtol=1e-4, atol=1e-5)
     assert float(jnp.abs(grads_fast[0][0][1]).max()) > 0  # the recurrent weights do get a gradient
