@@ -116,16 +116,18 @@ def test_stacked_summaries_equal_each_member_alone():
     rng = np.random.default_rng(4)
     obs = rng.normal(size=(3, 7, 2)).astype(np.float32)
     mask = (np.arange(7)[None] >= np.array([[0], [2], [6]])).astype(np.float32)
-    members = [net.init(jax.random.PRNGKey(k), obs) for k in range(3)]
+    # Every call below is one jitted program (run eagerly, every scan and op would compile on its own).
+    init, apply, plain_stack = jax.jit(net.init), jax.jit(net.apply), jax.jit(plain_lstm_stack)
+    members = [init(jax.random.PRNGKey(k), obs) for k in range(3)]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *members)
     carry = tuple(jnp.asarray(rng.normal(size=(2, 3, 3, 6)), jnp.float32) for _ in range(2))  # [L, E, B, H]
-    out, final = lstm_summaries(stacked, 2, obs, carry, mask)
+    out, final = jax.jit(lstm_summaries, static_argnums=1)(stacked, 2, obs, carry, mask)
     for e, params in enumerate(members):
-        alone, alone_final = net.apply(params, obs, tuple(part[:, e] for part in carry), mask)
+        alone, alone_final = apply(params, obs, tuple(part[:, e] for part in carry), mask)
         np.testing.assert_allclose(out[e], alone, atol=1e-6)
         for a, b in zip(final, alone_final):
             np.testing.assert_allclose(a[:, e], b, atol=1e-6)
-        plain, _ = plain_lstm_stack(
+        plain, _ = plain_stack(
             stacked_lstm_layers(jax.tree.map(lambda a: a[None], params), 2),
             jnp.moveaxis(obs, 1, 0)[None], tuple(part[:, e:e + 1] for part in carry), jnp.moveaxis(mask, 1, 0),
         )
