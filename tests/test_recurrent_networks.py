@@ -44,11 +44,11 @@ def test_masked_steps_leave_the_carry_unchanged():
     net = Summarizer(hidden_dim=4, num_layers=2)
     rng = np.random.default_rng(3)
     obs = rng.normal(size=(2, 6, 3)).astype(np.float32)
-    params = net.init(jax.random.PRNGKey(0), obs)
+    params, apply = jax.jit(net.init)(jax.random.PRNGKey(0), obs), jax.jit(net.apply)  # one program a call, not one an op
     mask = np.array([[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1]], np.float32)  # left padding, as burn-in
-    _, masked = net.apply(params, obs, None, mask)
-    _, first = net.apply(params, obs[:1, 2:])
-    _, second = net.apply(params, obs[1:, 5:])
+    _, masked = apply(params, obs, None, mask)
+    _, first = apply(params, obs[:1, 2:])
+    _, second = apply(params, obs[1:, 5:])
     for m, a, b in zip(masked, first, second):
         np.testing.assert_allclose(m[:, 0], a[:, 0], atol=1e-6)
         np.testing.assert_allclose(m[:, 1], b[:, 0], atol=1e-6)
