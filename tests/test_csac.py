@@ -242,9 +242,9 @@ def trained_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("csac_run")
     gin.clear_config()
     gin.parse_config(RUN)
-    train(env_id, "csac", run_dir, seed=1, quiet=True)
+    row = train(env_id, "csac", run_dir, seed=1, quiet=True)
     gin.clear_config()
-    return env_id, run_dir
+    return env_id, run_dir, row
 
 
 @pytest.mark.slow
@@ -259,7 +259,7 @@ def test_the_policy_learns_from_pixels(tmp_path):
 
 @pytest.mark.slow
 def test_short_run_lowers_the_critic_loss_and_stores_uint8(trained_run):
-    _, run_dir = trained_run
+    _, run_dir, _ = trained_run
     rows = list(csv.DictReader(open(run_dir / "progress.csv")))
     losses = [float(r["(qfunc) Q1 loss"]) + float(r["(qfunc) Q2 loss"]) for r in rows]
     _, meta = checkpoint.load(run_dir / CHECKPOINT_NAME)
@@ -289,7 +289,7 @@ def test_no_aug_config_reaches_the_agent(tmp_path):
 def test_record_writes_scene_and_agent_view_videos(trained_run):
     from jaxpcc.visualize import visualize
 
-    env_id, run_dir = trained_run
+    env_id, run_dir, _ = trained_run
     gin.parse_config(RUN)  # as the command line does before --record
     lengths, returns = visualize(env_id, "csac", run_dir, "record", num_episodes=1, seed=3)
     assert lengths == [25] and len(returns) == 1
@@ -304,22 +304,23 @@ def test_record_writes_scene_and_agent_view_videos(trained_run):
 
 
 @pytest.mark.slow
-def test_resumed_image_run_equals_uninterrupted_run(tmp_path):
-    """Encoder, target encoder, DrQ key and the uint8 buffer chunks all survive a resume bit for bit."""
-    env_id = point_canvas.register()
-    short = RUN.replace("train.num_steps_per_epoch = 200", "train.num_steps_per_epoch = 100")
+def test_resumed_image_run_equals_uninterrupted_run(tmp_path, trained_run):
+    """Encoder, target encoder, DrQ key and the uint8 buffer chunks all survive a resume bit for bit.
+
+    The uninterrupted run is the module's `trained_run` (RUN's 3 epochs, seed 1); this run stops
+    after 2 of them and is resumed for the third (the same compiled programs serve both)."""
+    env_id, full_dir, full = trained_run
 
     def run(run_dir, epochs):
         gin.clear_config()
-        gin.parse_config(short + f"train.num_epochs = {epochs}\n")
-        row = train(env_id, "csac", run_dir, seed=2, quiet=True)
+        gin.parse_config(RUN.replace("train.num_epochs = 3", f"train.num_epochs = {epochs}"))
+        row = train(env_id, "csac", run_dir, seed=1, quiet=True)
         gin.clear_config()
         return row
 
-    full = run(tmp_path / "full", 3)
     run(tmp_path / "resumed", 2)
     resumed = run(tmp_path / "resumed", 3)
-    groups_full, meta_full = checkpoint.load(tmp_path / "full" / CHECKPOINT_NAME)
+    groups_full, meta_full = checkpoint.load(full_dir / CHECKPOINT_NAME)
     groups_resumed, meta_resumed = checkpoint.load(tmp_path / "resumed" / CHECKPOINT_NAME)
     for counter in ("step", "epoch", "episode", "episode_len"):
         assert meta_full["progress"][counter] == meta_resumed["progress"][counter], counter

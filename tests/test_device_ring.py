@@ -1,5 +1,7 @@
 """The device ring and the one-call step: ring semantics, exact sampling, delay phases, transfers per step."""
 
+import functools
+
 import jax
 import numpy as np
 import pytest
@@ -20,9 +22,15 @@ def transition(i: int):
     return obs, np.full(ACT, -i, np.float32), float(i), obs + 0.5, float(i % 2)
 
 
+@functools.cache
+def sac_learner(num_seeds: int) -> Learner:
+    """The device side of one SAC agent (8-unit layers) for `num_seeds`, shared by the tests as runs share it."""
+    return Learner(make_agent("sac", OBS, ACT, hidden_sizes=(8, 8)), num_seeds)
+
+
 def pushed_ring(n_pushes: int, capacity: int = 5, batch_size: int = 2, seeds=(0,)):
     ring = DeviceRing(len(seeds), (OBS,), ACT, list(seeds), capacity=capacity, batch_size=batch_size)
-    learner = Learner(make_agent("sac", OBS, ACT, hidden_sizes=(8, 8)), len(seeds))
+    learner = sac_learner(len(seeds))
     for i in range(n_pushes):
         for view in ring.views:
             view.push(*transition(i))
@@ -87,10 +95,17 @@ def test_a_staged_push_is_written_before_the_ring_is_read():
     assert not ring.has_staged() and int(ring.arrays.size) == 1
 
 
+@pytest.fixture(scope="module")
+def td3_blocks():
+    """One TD3 agent and its jitted block for every case below (each traces a block length and phase once)."""
+    agent = make_agent("td3", OBS, ACT, hidden_sizes=(8, 8))
+    return agent, jax.jit(agent.update_block, static_argnums=2)
+
+
 @pytest.mark.parametrize("first", [0, 1])
 @pytest.mark.parametrize("block", [1, 3, 4])
-def test_td3_blocks_place_the_delayed_step_by_the_phase_the_host_passes(first, block):
-    agent = make_agent("td3", OBS, ACT, hidden_sizes=(8, 8))
+def test_td3_blocks_place_the_delayed_step_by_the_phase_the_host_passes(td3_blocks, first, block):
+    agent, block_fn = td3_blocks
     rng = np.random.default_rng(0)
     total = first + block
     batches = Batch(
@@ -102,7 +117,6 @@ def test_td3_blocks_place_the_delayed_step_by_the_phase_the_host_passes(first, b
     state = agent.init(jax.random.PRNGKey(0))
     if first:
         state, _ = agent.update_many.scanned(state, jax.tree.map(lambda x: x[:first], batches))
-    block_fn = jax.jit(agent.update_block, static_argnums=2)
     state, metrics = block_fn(state, jax.tree.map(lambda x: x[first:], batches), first % agent.period)
     assert metrics["critic/q1_loss"].shape == (block,)
     for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(expected)):
@@ -110,8 +124,8 @@ def test_td3_blocks_place_the_delayed_step_by_the_phase_the_host_passes(first, b
 
 
 def test_metric_sums_give_the_epoch_means_of_every_update():
-    agent = make_agent("sac", OBS, ACT, hidden_sizes=(8, 8))
-    learner = Learner(agent, 1)
+    learner = sac_learner(1)
+    agent = learner.agent
     ring = pushed_ring(6, capacity=10)
     state, sums = agent.init(jax.random.PRNGKey(0)), learner.zero_sums()
     expected_state = agent.init(jax.random.PRNGKey(0))

@@ -230,16 +230,18 @@ def test_ensemble_summaries_equal_each_member_with_burn_in(recurrent_type):
         burn_in_obs=rng.normal(size=(3, 4, O)).astype(np.float32),
         burn_in_mask=np.array([[1, 1, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0]], np.float32),
     )
-    params = rec.init_summarizer(cfg, jax.random.PRNGKey(0), O, 3)
-    together = rec.summarize_ensemble(cfg, params, batch)
+    # Each call is one jitted program (run eagerly, every scan and op would compile on its own).
+    summarize_ensemble, summarize = (jax.jit(f, static_argnums=0) for f in (rec.summarize_ensemble, rec.summarize))
+    params = jax.jit(rec.init_summarizer, static_argnums=(0, 2, 3))(cfg, jax.random.PRNGKey(0), O, 3)
+    together = summarize_ensemble(cfg, params, batch)
     assert together.shape == (3, 3, 5, 6)
     for e in range(3):
         member = jax.tree.map(lambda x: x[e], params)
-        np.testing.assert_allclose(together[e], rec.summarize(cfg, member, batch), atol=1e-6)
-    without_prefix = rec.summarize_ensemble(cfg, params, batch._replace(burn_in_obs=None, burn_in_mask=None))
+        np.testing.assert_allclose(together[e], summarize(cfg, member, batch), atol=1e-6)
+    without_prefix = summarize_ensemble(cfg, params, batch._replace(burn_in_obs=None, burn_in_mask=None))
     np.testing.assert_allclose(together[:, 2], without_prefix[:, 2], atol=1e-6)  # an empty prefix is a zero start
     assert float(jnp.abs(together[:, 0] - without_prefix[:, 0]).max()) > 1e-3
     # Gradients flow into the summarizers through the sequence, never through the burn-in prefix.
-    grad_obs = jax.grad(lambda b: jnp.sum(rec.summarize_ensemble(cfg, params, b)))(batch)
+    grad_obs = jax.jit(jax.grad(lambda b: jnp.sum(rec.summarize_ensemble(cfg, params, b))))(batch)
     np.testing.assert_array_equal(grad_obs.burn_in_obs, 0.0)
     assert float(jnp.abs(grad_obs.obs).max()) > 0

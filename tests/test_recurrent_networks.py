@@ -44,11 +44,11 @@ def test_masked_steps_leave_the_carry_unchanged():
     net = Summarizer(hidden_dim=4, num_layers=2)
     rng = np.random.default_rng(3)
     obs = rng.normal(size=(2, 6, 3)).astype(np.float32)
-    params = net.init(jax.random.PRNGKey(0), obs)
+    params, apply = jax.jit(net.init)(jax.random.PRNGKey(0), obs), jax.jit(net.apply)  # one program a call, not one an op
     mask = np.array([[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1]], np.float32)  # left padding, as burn-in
-    _, masked = net.apply(params, obs, None, mask)
-    _, first = net.apply(params, obs[:1, 2:])
-    _, second = net.apply(params, obs[1:, 5:])
+    _, masked = apply(params, obs, None, mask)
+    _, first = apply(params, obs[:1, 2:])
+    _, second = apply(params, obs[1:, 5:])
     for m, a, b in zip(masked, first, second):
         np.testing.assert_allclose(m[:, 0], a[:, 0], atol=1e-6)
         np.testing.assert_allclose(m[:, 1], b[:, 0], atol=1e-6)
@@ -99,10 +99,12 @@ def test_lstm_hand_written_backward_equals_autodiff(masked):
         out, (h, c) = stack(layers, x, carry, mask)
         return jnp.sum(jnp.sin(3.0 * out)) + jnp.sum(h * c) + jnp.sum(c**2)
 
+    # Each side is one jitted program (run eagerly, every scan and op would compile on its own).
     args = (layers, x, carry)
-    np.testing.assert_allclose(loss(lstm_stack, *args), loss(plain_lstm_stack, *args), rtol=1e-5)
-    grads_plain = jax.grad(functools.partial(loss, plain_lstm_stack), argnums=(0, 1, 2))(*args)
-    grads_fast = jax.grad(functools.partial(loss, lstm_stack), argnums=(0, 1, 2))(*args)
+    value_and_grads = lambda stack: jax.jit(jax.value_and_grad(functools.partial(loss, stack), argnums=(0, 1, 2)))(*args)  # noqa: E731
+    loss_fast, grads_fast = value_and_grads(lstm_stack)
+    loss_plain, grads_plain = value_and_grads(plain_lstm_stack)
+    np.testing.assert_allclose(loss_fast, loss_plain, rtol=1e-5)
     for g_fast, g_plain in zip(jax.tree.leaves(grads_fast), jax.tree.leaves(grads_plain)):
         np.testing.assert_allclose(g_fast, g_plain, rtol=1e-4, atol=1e-5)
     assert float(jnp.abs(grads_fast[0][0][1]).max()) > 0  # the recurrent weights do get a gradient
@@ -114,16 +116,18 @@ def test_stacked_summaries_equal_each_member_alone():
     rng = np.random.default_rng(4)
     obs = rng.normal(size=(3, 7, 2)).astype(np.float32)
     mask = (np.arange(7)[None] >= np.array([[0], [2], [6]])).astype(np.float32)
-    members = [net.init(jax.random.PRNGKey(k), obs) for k in range(3)]
+    # Every call below is one jitted program (run eagerly, every scan and op would compile on its own).
+    init, apply, plain_stack = jax.jit(net.init), jax.jit(net.apply), jax.jit(plain_lstm_stack)
+    members = [init(jax.random.PRNGKey(k), obs) for k in range(3)]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *members)
     carry = tuple(jnp.asarray(rng.normal(size=(2, 3, 3, 6)), jnp.float32) for _ in range(2))  # [L, E, B, H]
-    out, final = lstm_summaries(stacked, 2, obs, carry, mask)
+    out, final = jax.jit(lstm_summaries, static_argnums=1)(stacked, 2, obs, carry, mask)
     for e, params in enumerate(members):
-        alone, alone_final = net.apply(params, obs, tuple(part[:, e] for part in carry), mask)
+        alone, alone_final = apply(params, obs, tuple(part[:, e] for part in carry), mask)
         np.testing.assert_allclose(out[e], alone, atol=1e-6)
         for a, b in zip(final, alone_final):
             np.testing.assert_allclose(a[:, e], b, atol=1e-6)
-        plain, _ = plain_lstm_stack(
+        plain, _ = plain_stack(
             stacked_lstm_layers(jax.tree.map(lambda a: a[None], params), 2),
             jnp.moveaxis(obs, 1, 0)[None], tuple(part[:, e:e + 1] for part in carry), jnp.moveaxis(mask, 1, 0),
         )

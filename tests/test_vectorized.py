@@ -25,14 +25,33 @@ def params(run_dir):
     return groups["state"], groups["buffer"], meta
 
 
+@pytest.fixture(scope="module")
+def seeds_1_and_2(tmp_path_factory):
+    """`runs(algo)`: seeds 1 and 2 trained vectorized (v1, v2) and each alone (alone1, alone2), with
+    SMALL and 2 test episodes an epoch; (root folder, vectorized rows, alone rows), trained once per algo."""
+    done = {}
+
+    def runs(algo):
+        if algo not in done:
+            root = tmp_path_factory.mktemp(f"vectorized_{algo}")
+            gin.clear_config()
+            gin.parse_config(SMALL)
+            gin.bind_parameter("train.num_test_episodes_per_epoch", 2)
+            rows = train_vectorized("Pendulum-v0", algo, [root / "v1", root / "v2"], [1, 2], quiet=True)
+            alone = [train("Pendulum-v0", algo, root / f"alone{seed}", seed=seed, quiet=True) for seed in (1, 2)]
+            gin.clear_config()
+            done[algo] = root, rows, alone
+        return done[algo]
+
+    return runs
+
+
 @pytest.mark.parametrize("algo", ["td3", "sac"])
-def test_vectorized_seeds_match_seeds_run_alone(tmp_path, algo):
-    gin.parse_config(SMALL)
-    rows = train_vectorized("Pendulum-v0", algo, [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True)
+def test_vectorized_seeds_match_seeds_run_alone(seeds_1_and_2, algo):
+    root, rows, _ = seeds_1_and_2(algo)
     for k, seed in enumerate([1, 2]):
-        train("Pendulum-v0", algo, tmp_path / f"alone{seed}", seed=seed, quiet=True)
-        v_state, v_buffer, v_meta = params(tmp_path / f"v{seed}")
-        a_state, a_buffer, a_meta = params(tmp_path / f"alone{seed}")
+        v_state, v_buffer, v_meta = params(root / f"v{seed}")
+        a_state, a_buffer, a_meta = params(root / f"alone{seed}")
         for counter in ("step", "epoch", "episode", "episode_len"):
             assert v_meta["progress"][counter] == a_meta["progress"][counter]
         assert v_meta["progress"]["episode_return"] == pytest.approx(a_meta["progress"]["episode_return"], rel=1e-5)
@@ -41,17 +60,14 @@ def test_vectorized_seeds_match_seeds_run_alone(tmp_path, algo):
         for key in a_state:  # ... and the same parameters learned
             np.testing.assert_allclose(v_state[key], a_state[key], rtol=1e-3, atol=1e-4, err_msg=key)
         assert rows[k]["Timesteps"] == 300
-    a, _, _ = params(tmp_path / "v1")
-    b, _, _ = params(tmp_path / "v2")
+    a, _, _ = params(root / "v1")
+    b, _, _ = params(root / "v2")
     assert not all(np.array_equal(a[key], b[key]) for key in a)  # the seeds really differ
 
 
-def test_vectorized_test_returns_match_seeds_tested_alone(tmp_path):
-    gin.parse_config(SMALL)
-    gin.bind_parameter("train.num_test_episodes_per_epoch", 2)
-    rows = train_vectorized("Pendulum-v0", "td3", [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True)
-    for row, seed in zip(rows, [1, 2]):
-        alone = train("Pendulum-v0", "td3", tmp_path / f"alone{seed}", seed=seed, quiet=True)
+def test_vectorized_test_returns_match_seeds_tested_alone(seeds_1_and_2):
+    _, rows, alone_rows = seeds_1_and_2("td3")
+    for row, alone in zip(rows, alone_rows):
         assert row["Episode Length (Test)"] == alone["Episode Length (Test)"] == 200
         assert row["Episode Return (Test)"] == pytest.approx(alone["Episode Return (Test)"], rel=1e-3)
     assert rows[0]["Episode Return (Test)"] != rows[1]["Episode Return (Test)"]
