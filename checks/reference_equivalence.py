@@ -54,8 +54,9 @@ import numpy as np
 from checks import golden_files
 from checks.reference_offpcc import import_reference
 from jaxpcc.agents import ALGOS
-from jaxpcc.agents import csac, ddpg_family, rsac, rsac_s, sac
-from jaxpcc.agents import sac_family as sac_shared
+from jaxpcc.agents import csac, rsac, rsac_s, sac
+from jaxpcc.agents.ddpg_family import update as ddpg_update
+from jaxpcc.agents.sac_family import update as sac_shared
 from jaxpcc.agents.common import linear_decay
 from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.types import Batch, SequenceBatch
@@ -131,12 +132,12 @@ class Pairing:
 
 
 PAIRINGS = {
-    "ddpg": Pairing(ddpg_family.update, False, "tanh", ("Q",), None, None),
-    "td3": Pairing(ddpg_family.update, False, "tanh", ("Q1", "Q2"), None, "smoothing", updates=2),
+    "ddpg": Pairing(ddpg_update.update, False, "tanh", ("Q",), None, None),
+    "td3": Pairing(ddpg_update.update, False, "tanh", ("Q1", "Q2"), None, "smoothing", updates=2),
     "sac": Pairing(sac.update, False, "gaussian", ("Q1", "Q2"), None, "policy"),
     "csac": Pairing(csac.update, False, "gaussian", ("Q1", "Q2"), None, "policy", image=True),
-    "rdpg": Pairing(ddpg_family.update_recurrent, True, "tanh", ("Q",), ("critic_summarizer",), None),
-    "rtd3": Pairing(ddpg_family.update_recurrent, True, "tanh", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "smoothing", updates=2),
+    "rdpg": Pairing(ddpg_update.update_recurrent, True, "tanh", ("Q",), ("critic_summarizer",), None),
+    "rtd3": Pairing(ddpg_update.update_recurrent, True, "tanh", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "smoothing", updates=2),
     "rsac": Pairing(rsac.update, True, "gaussian", ("Q1", "Q2"), ("Q1_summarizer", "Q2_summarizer"), "policy"),
     "rsac_s": Pairing(rsac_s.update, True, "gaussian", ("Q1", "Q2"), None, "policy"),
 }
@@ -363,7 +364,8 @@ def jaxpcc_agent(case: Case, sizes: Sizes, alpha: float):
 
 def jaxpcc_update(pairing: Pairing, config, state, batch):
     """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
-    modules = {sys.modules[pairing.update.__module__], sac_shared}  # the SAC variants step log-alpha in sac_family
+    # the optimizer steps of the update's own module (CSAC's encoder, RSAC-sharing's summarizer) and of the SAC family's
+    modules = {m for m in (sys.modules[pairing.update.__module__], sac_shared) if hasattr(m, "apply_gradients")}
     originals = {m: m.apply_gradients for m in modules}
     recorded = []
 

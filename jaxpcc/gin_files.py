@@ -35,10 +35,16 @@ def resolve_config(path: Optional[str], algo: str) -> Path:
 
 
 def register_configurables() -> None:
-    """Imports every module with a gin configurable, so that any binding can be parsed."""
+    """Imports every module with a gin configurable, so that any binding can be parsed.
+
+    The loop is not among them: its callers import it after gin's config is locked, so it must
+    bring no configurable of its own (its `train.*` settings are `schedule`'s).
+    """
     import jaxpcc.agents  # noqa: F401
-    import jaxpcc.loop  # noqa: F401
+    import jaxpcc.persistence.earlier_checkpoints  # noqa: F401
     import jaxpcc.replay  # noqa: F401
+    import jaxpcc.schedule  # noqa: F401
+    import jaxpcc.tensorboard_log  # noqa: F401
 
 
 def parse_gin(config: Path, bindings: Sequence[str]) -> None:

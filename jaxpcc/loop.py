@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-import gin
 import jax
 import numpy as np
 
@@ -34,26 +33,21 @@ from jaxpcc.loop_observer import ACTING, ENV_STEPS, SAMPLING, UPDATES, LoopObser
 from jaxpcc.persistence import checkpoint, earlier_checkpoints, policy_file, run_checkpoint
 from jaxpcc.programs import build_agent, learner_for
 from jaxpcc.run_lock import run_locks
-from jaxpcc.schedule import DEFAULT_UPDATE_EVERY, Schedule
+from jaxpcc.schedule import Schedule, train_schedule
 from jaxpcc.learner import epoch_means
 from jaxpcc.seed_run import RunSeeds, SeedRun, open_run
 
 
-@gin.configurable("train", denylist=["env_id", "algo", "run_dir", "seed", "quiet", "wandb_group", "accept_change", "observer"])
 def train(
     env_id: str,
     algo: str,
     run_dir: str | Path | Sequence[str | Path],
     seed: int | Sequence[int],
-    num_epochs: int = gin.REQUIRED,
-    num_steps_per_epoch: int = gin.REQUIRED,
-    num_test_episodes_per_epoch: int = gin.REQUIRED,
-    update_after: int = gin.REQUIRED,
-    update_every: int = DEFAULT_UPDATE_EVERY,
     quiet: bool = False,
     wandb_group: str = "",
     accept_change: Sequence[str] = (),
     observer: Optional[LoopObserver] = None,
+    **schedule_settings,
 ):
     """Trains (or resumes) one run, or several seeds vectorized, and returns the last epoch's row(s).
 
@@ -62,15 +56,13 @@ def train(
       seed: the run's only source of randomness (network init, noise, sampling, env resets).
         Lists of run dirs and seeds train those seeds together (see `train_vectorized`) and
         return a list of rows.
-      num_epochs, num_steps_per_epoch: total env steps = their product.
-      num_test_episodes_per_epoch: deterministic test episodes after each epoch.
-      update_after: random actions and no updates before this many env steps.
-      update_every: every `update_every` steps, `update_every` gradient steps (ratio 1:1).
       accept_change: settings (e.g. "train.num_epochs", "SAC.lr") a resumed run may continue with
         changed values; any other difference from the run's first epoch is refused (see run_settings).
       observer: told of the loop's parts and checkpoints as they happen (see `loop_observer`).
+      schedule_settings: the `train.*` settings (`schedule.train_schedule`'s arguments:
+        num_epochs, num_steps_per_epoch, ...); any not given comes from its gin binding.
     """
-    schedule = Schedule(num_epochs, num_steps_per_epoch, update_after, num_test_episodes_per_epoch, update_every)
+    schedule = train_schedule(**schedule_settings)
     options = dict(quiet=quiet, wandb_group=wandb_group, accept_change=accept_change, observer=observer)
     if isinstance(seed, int):
         return train_seeds(env_id, algo, [Path(run_dir)], [seed], schedule, **options)[0]

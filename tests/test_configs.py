@@ -6,6 +6,8 @@ the recurrent buffer or summarizer (the recurrent agents), augmentation or Convo
 image agent), an algorithm's own section (that algorithm), or nothing specific (every vector agent).
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 import gin
@@ -78,3 +80,18 @@ def test_shipped_grid_parses_and_builds_the_agent_of_every_run(path):
             assert make_agent(algo, IMAGE_SHAPE, ACTION_DIM).name == algo
         else:
             assert make_agent(algo, OBS_DIM, ACTION_DIM).name == algo
+
+
+def test_every_configurable_is_registered_before_gin_locks_and_without_the_loop():
+    """The command line and the API import the loop only after gin's config is locked, so every
+    configurable (tensorboard.*, earlier_checkpoints.*, train.*, ...) must already be registered."""
+    code = (
+        "import sys, gin\n"
+        "from jaxpcc.gin_files import register_configurables\n"
+        "register_configurables()\n"
+        "assert 'jaxpcc.loop' not in sys.modules, 'registering imported the loop'\n"
+        "gin.finalize()\n"
+        "import jaxpcc.loop, jaxpcc.api, jaxpcc.cli, jaxpcc.sb3\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -10,7 +10,8 @@ import pytest
 
 import numpy_oracle as npo
 from jaxpcc.agents import RECURRENT_ALGOS, make_agent
-from jaxpcc.agents import ddpg_family, rsac
+from jaxpcc.agents.ddpg_family import state as ddpg_state
+from jaxpcc.agents.sac_family import state as sac_state
 from jaxpcc.agents import recurrent as rec
 from jaxpcc.losses import ddpg as ddpg_losses
 from jaxpcc.types import SequenceBatch
@@ -78,9 +79,9 @@ def test_rdpg_critic_loss_matches_numpy(tiny):
 
 def _rdpg_losses(critic, actor, state, batch, config):
     """RDPG's critic and actor losses as functions of the online {summarizer, head} pairs,
-    assembled from the same pieces as `ddpg_family.update_recurrent` (one loss each, no optimizer)."""
+    assembled from the same pieces as `ddpg_family.update.update_recurrent` (one loss each, no optimizer)."""
     cfg = config.summarizer
-    actor_head, critic_head = ddpg_family.recurrent_heads(config)
+    actor_head, critic_head = ddpg_state.recurrent_heads(config)
     fns = dict(actor_fn=functools.partial(rec.actor_on_summary, actor_head),
                critic_fn=functools.partial(rec.critics_on_summary, critic_head), mask=batch.mask)
     h_critic = rec.summarize_ensemble(cfg, critic["summarizer"], batch)
@@ -158,7 +159,7 @@ def test_summary_pullback_equals_direct_gradient(tiny):
     state = agent.init(jax.random.PRNGKey(6))
     batch = jax.device_put(episodes_batch([4, 2], 5, np.random.default_rng(6)))
     cfg = agent.config.summarizer
-    head_net = rsac.heads(agent.config)[1]
+    head_net = sac_state.recurrent_heads(agent.config)[1]
     loss_on = lambda head, h: jnp.sum(jnp.sin(rec.critics_on_summary(head_net, rec.on_summary(head, h), None,
                                                                      batch.action)) * batch.mask)
     direct = jax.grad(lambda p: loss_on(state.critic["head"],
@@ -181,9 +182,9 @@ def test_step_by_step_acting_equals_the_summary_over_the_sequence(tiny, algo):
     params = state.actor["summarizer"] if algo == "rtd3" else state.summarizer
     summary, _ = rec.summarizer_net(agent.config.summarizer).apply(params, obs)
     if algo == "rtd3":
-        expected = ddpg_family.recurrent_heads(agent.config)[0].apply(state.actor["head"], summary)
+        expected = ddpg_state.recurrent_heads(agent.config)[0].apply(state.actor["head"], summary)
     else:
-        expected = jnp.tanh(rsac.heads(agent.config)[0].apply(state.actor, summary)[0])
+        expected = jnp.tanh(sac_state.recurrent_heads(agent.config)[0].apply(state.actor, summary)[0])
     np.testing.assert_allclose(np.stack(actions), expected, atol=1e-6)
 
 

@@ -15,6 +15,7 @@ keyed function inside the jitted update, switched by the same gin flag,
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable, Optional
 
 import flax
@@ -23,10 +24,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxpcc.agents.common import adam, apply_gradients, build_agent, polyak_update, scalar_metrics
-from jaxpcc.agents.sac_family import METRIC_NAMES, TemperatureSettings, optimizers, tanh_gaussian_action, temperature_step
+from jaxpcc.agents.common import adam, apply_gradients, build_agent
+from jaxpcc.agents.sac_family import update as family
+from jaxpcc.agents.sac_family.settings import TemperatureSettings
+from jaxpcc.agents.sac_family.state import initial_state, tanh_gaussian_action
 from jaxpcc.losses import drq as drq_losses
-from jaxpcc.losses import sac as sac_losses
 from jaxpcc.losses.augment import random_shift, to_unit_float
 from jaxpcc.networks import ConvEncoder, EnsembleCritic, GaussianActor
 from jaxpcc.networks.encoder import CONV_IMPLS, default_conv_impl
@@ -108,28 +110,15 @@ def networks(config: CSACConfig) -> tuple[ConvEncoder, GaussianActor, EnsembleCr
 
 def init(config: CSACConfig, key: jax.Array) -> CSACState:
     encoder_net, actor_net, critic_net = networks(config)
-    net_tx, alpha_tx = optimizers(config)
-    encoder_tx = adam(config.lr)
     key, encoder_key, actor_key, critic_key = jax.random.split(key, 4)
     encoder = encoder_net.init(encoder_key, jnp.zeros((1,) + tuple(config.obs_shape), jnp.float32))
     embedding = jnp.zeros((1, config.embedding_dim), jnp.float32)
     action = jnp.zeros((1, config.action_dim), jnp.float32)
     actor = actor_net.init(actor_key, embedding)
     critic = critic_net.init(critic_key, embedding, action)
-    log_alpha = jnp.asarray(jnp.log(config.alpha), jnp.float32)
-    return CSACState(
-        encoder=encoder,
-        target_encoder=encoder,
-        actor=actor,
-        critic=critic,
-        target_critic=critic,
-        log_alpha=log_alpha,
-        encoder_opt=encoder_tx.init(encoder),
-        actor_opt=net_tx.init(actor),
-        critic_opt=net_tx.init(critic),
-        alpha_opt=alpha_tx.init(log_alpha),
-        key=key,
-        step=jnp.zeros((), jnp.int32),
+    return initial_state(
+        config, key, actor, critic, CSACState,
+        encoder=encoder, target_encoder=encoder, encoder_opt=adam(config.lr).init(encoder),
     )
 
 
@@ -151,46 +140,41 @@ def prepare_batch(config: CSACConfig, batch: Batch, key: jax.Array) -> Batch:
     return batch._replace(obs=to_unit_float(obs_tm1), next_obs=to_unit_float(obs_t))
 
 
+def step_critic(config: CSACConfig, state: CSACState, grads: dict) -> CSACState:
+    """The encoder's Adam step (no lr schedule, as the reference's) and the critics' step."""
+    encoder, encoder_opt = apply_gradients(adam(config.lr), state.encoder, state.encoder_opt, grads["encoder"])
+    state = family.step_critic(config, state, grads["critic"])
+    return state.replace(encoder=encoder, encoder_opt=encoder_opt)
+
+
+def embedded_batch(pixels: Batch, critic_metrics: dict) -> Batch:
+    """The actor's batch: the embedding of s from before the encoder step, gradient stopped (the
+    reference's e.detach()), as the critic loss computed it."""
+    return pixels._replace(obs=critic_metrics["encoder/embedding"], next_obs=None)
+
+
+def loss_view(config: CSACConfig, state: CSACState, batch: Batch, aug_key: jax.Array) -> family.SoftLossView:
+    """The critic loss trains the encoder with the critics; the actor reads its embedding."""
+    encoder_net, actor_net, critic_net = networks(config)
+    pixels = prepare_batch(config, batch, aug_key)
+    return family.SoftLossView(
+        critic={"encoder": state.encoder, "critic": state.critic},
+        target_critic={"encoder": state.target_encoder, "critic": state.target_critic},
+        next_actor=state.actor,
+        actor=state.actor,
+        batch=pixels,
+        actor_fn=actor_net.apply,
+        critic_fn=critic_net.apply,
+        critic_loss=functools.partial(drq_losses.critic_loss, encoder_fn=encoder_net.apply),
+        step_critic=step_critic,
+        actor_batch=functools.partial(embedded_batch, pixels),
+        targets=("encoder", "critic"),
+    )
+
+
 def update(config: CSACConfig, state: CSACState, batch: Batch) -> tuple[CSACState, dict]:
     """One ConvolutionalSAC gradient step (encoder + critics, actor, temperature, targets)."""
-    encoder_net, actor_net, critic_net = networks(config)
-    net_tx, _ = optimizers(config)
-    encoder_tx = adam(config.lr)
-    key, aug_key, critic_key, actor_key = jax.random.split(state.key, 4)
-    alpha = jnp.exp(state.log_alpha)
-    fns = dict(actor_fn=actor_net.apply, critic_fn=critic_net.apply, alpha=alpha)
-    pixels = prepare_batch(config, batch, aug_key)
-
-    grads, critic_metrics = jax.grad(drq_losses.critic_loss, has_aux=True)(
-        {"encoder": state.encoder, "critic": state.critic},
-        {"encoder": state.target_encoder, "critic": state.target_critic},
-        state.actor, pixels, critic_key, encoder_fn=encoder_net.apply, gamma=config.gamma, **fns,
-    )
-    encoder, encoder_opt = apply_gradients(encoder_tx, state.encoder, state.encoder_opt, grads["encoder"])
-    critic, critic_opt = apply_gradients(net_tx, state.critic, state.critic_opt, grads["critic"])
-
-    # The embedding of s from before the encoder step, gradient stopped (the reference's e.detach()).
-    embedded = pixels._replace(obs=critic_metrics["encoder/embedding"], next_obs=None)
-    actor_grads, actor_metrics = jax.grad(sac_losses.actor_loss, has_aux=True)(
-        state.actor, critic, embedded, actor_key, **fns
-    )
-    actor, actor_opt = apply_gradients(net_tx, state.actor, state.actor_opt, actor_grads)
-
-    state, alpha_metrics = temperature_step(config, state, actor_metrics["actor/log_pi"])
-
-    new_state = state.replace(
-        encoder=encoder,
-        target_encoder=polyak_update(state.target_encoder, encoder, config.polyak),
-        actor=actor,
-        critic=critic,
-        target_critic=polyak_update(state.target_critic, critic, config.polyak),
-        encoder_opt=encoder_opt,
-        actor_opt=actor_opt,
-        critic_opt=critic_opt,
-        key=key,
-        step=state.step + 1,
-    )
-    return new_state, scalar_metrics({**critic_metrics, **actor_metrics, **alpha_metrics})
+    return family.update(config, state, batch, loss_view, view_keys=1)
 
 
 def policy(state: CSACState) -> dict:
@@ -204,5 +188,5 @@ def make_agent(obs_shape: tuple[int, ...], action_dim: int, hidden_sizes: tuple[
         obs_shape=tuple(int(d) for d in obs_shape), action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides
     )
     return build_agent(
-        "csac", config, init=init, act=act, update=update, policy=policy, metric_names=METRIC_NAMES
+        "csac", config, init=init, act=act, update=update, policy=policy, metric_names=family.METRIC_NAMES
     )

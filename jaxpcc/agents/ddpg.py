@@ -1,6 +1,6 @@
 """DDPG (the reference's `DDPG`): one critic, no target smoothing, an actor step every update.
 
-The update, state and acting are the deterministic-policy family's (`ddpg_family.py`).
+The update, state and acting are the deterministic-policy family's (`ddpg_family`).
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ import dataclasses
 
 import gin
 
-from jaxpcc.agents import ddpg_family as family
+from jaxpcc.agents.ddpg_family import agent, settings, update
 
 
 @gin.configurable("DDPG")
 @dataclasses.dataclass(frozen=True)
-class DDPGConfig(family.DeterministicSettings):
+class DDPGConfig(settings.DeterministicSettings):
     """DDPG hyper-parameters (reference defaults; gin names `DDPG.*`): `DeterministicSettings`'."""
 
 
 def make_agent(obs_dim: int, action_dim: int, hidden_sizes: tuple[int, ...], **overrides):
     """DDPG bound to its gin-configured hyper-parameters."""
     config = DDPGConfig(obs_dim=obs_dim, action_dim=action_dim, hidden_sizes=hidden_sizes, **overrides)
-    return family.transition_agent("ddpg", config, family.METRIC_NAMES)
+    return agent.transition_agent("ddpg", config, update.METRIC_NAMES)
