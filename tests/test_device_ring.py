@@ -88,6 +88,18 @@ def test_a_restored_ring_reads_back_its_slots_and_position():
     assert (int(target.arrays.ptr), int(target.arrays.size)) == (2, 5)
 
 
+def test_a_step_storing_for_some_stacked_seeds_leaves_the_others_rings_alone():
+    ring = pushed_ring(2, capacity=10, seeds=(0, 1))
+    ring.views[0].push(*transition(7))  # seed 1 has nothing to store this step
+    learner = sac_learner(2)
+    learner.step(None, None, learner.start_carry(), ring, None, None, 2)
+    assert [(v.ptr, v.size) for v in ring.views] == [(3, 3), (2, 2)]
+    np.testing.assert_array_equal(np.asarray(ring.arrays.size), [3, 2])
+    np.testing.assert_array_equal(ring.views[0].slot_arrays()["reward"][:3], [0.0, 1.0, 7.0])
+    np.testing.assert_array_equal(ring.views[1].slot_arrays()["reward"][:3], [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(ring.views[1].slot_arrays()["obs"][2], np.zeros(OBS))
+
+
 def test_a_staged_push_is_written_before_the_ring_is_read():
     ring = DeviceRing(1, (OBS,), ACT, [0], capacity=5, batch_size=2)
     ring.views[0].push(*transition(4))
