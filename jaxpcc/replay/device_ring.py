@@ -263,8 +263,8 @@ class DeviceRing:
     """The device rings of N seeds, with one host-side `RingView` per seed.
 
     Like the train states, one seed's ring has no seed axis and several are stacked along a
-    leading one. A push is staged on the host and written by the next program the learner runs
-    (`program`, `step_input`, `accept`), so an env step costs one call; reading the ring (a
+    leading one. A push is staged on the host, sent in the step's input (`step_input`) and written
+    by the store program (`store`) before the step program samples; reading the ring (a
     checkpoint, a resume) first writes what is staged (`flush`).
 
     Args:
