@@ -8,6 +8,9 @@ which:
 - default: one update after every env step (`update_every = 1`), the reference's default and the
   way every one of its commands trains; SBX and stable-baselines3 use `train_freq = 1`,
   `gradient_steps = 1`, the same schedule.
+- device: the default mode with Pendulum's JAX twin stepped inside jaxpcc's compiled program
+  (`--env_on_device`): the same schedule, a few calls per run instead of one per step. The peers
+  step gymnasium's Pendulum on the host, as in the default mode (they have no such mode).
 - blocks: jaxpcc runs `--block` env steps and then that many updates in one call (the same 1:1
   ratio); the peers keep their default schedule.
 
@@ -97,11 +100,12 @@ def evaluate(act, episodes: int = 10, seed: int = 10_000) -> float:
     return float(np.mean(returns))
 
 
-def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: Path, observer=None) -> dict:
-    run_dir = out / f"jaxpcc-{algo}-{batch_size}-{update_every}-{seed}"
+def run_jaxpcc(algo, batch_size, steps, update_after, update_every, seed, out: Path, observer=None, on_device=False) -> dict:
+    run_dir = out / f"jaxpcc-{algo}-{batch_size}-{update_every}-{seed}{'-device' if on_device else ''}"
     start = time.perf_counter()
     jaxpcc.train(
-        ENV_ID, algo, seed, config="test/template_short.gin", run_dir=run_dir, observer=observer, num_epochs=1,
+        ENV_ID, algo, seed, config="test/template_short.gin", run_dir=run_dir, observer=observer, env_on_device=on_device,
+        num_epochs=1,
         num_steps_per_epoch=steps, num_test_episodes_per_epoch=0, update_after=update_after,
         update_every=update_every, batch_size=batch_size, hidden_sizes=(256, 256),
     )
@@ -182,7 +186,7 @@ def reference_timings(reference: str, algo: str, batch_size: int, steps: int, up
 
 
 WORKERS = {"sb3": run_sb3, "sbx": run_sbx, "reference": reference_timings}
-MODES = ("default", "blocks")
+MODES = ("default", "device", "blocks")
 PEERS = {"sbx": "sbx", "sb3": "stable_baselines3"}  # side -> the module it needs
 
 
@@ -216,7 +220,7 @@ def worker(spec: str) -> None:
 
 
 def update_every_of(mode: str, block: int) -> int:
-    return 1 if mode == "default" else block
+    return block if mode == "blocks" else 1
 
 
 def compare(args, mode: str, algo: str, batch_size: int, sides: list[str], out: Path) -> dict:
@@ -227,8 +231,10 @@ def compare(args, mode: str, algo: str, batch_size: int, sides: list[str], out: 
     fractions, ceilings = [], []
     # Compile every program the timed runs use: TD3's delay phases, each with and without acting
     # (a run's last update acts for no next step; two warm-ups end on either phase).
-    for extra in (1, 2):
-        run_jaxpcc(algo, batch_size, args.update_after + 4 * update_every + extra, args.update_after, update_every, 1000 + extra, out)
+    on_device = mode == "device"
+    for extra in (1,) if on_device else (1, 2):
+        warm_steps = args.steps if on_device else args.update_after + 4 * update_every + extra  # device: the run's stretches
+        run_jaxpcc(algo, batch_size, warm_steps, args.update_after, update_every, 1000 + extra, out, on_device=on_device)
     for pair in range(args.pairs):
         seed = pair + 1
         order = sides[pair % len(sides):] + sides[: pair % len(sides)]
@@ -237,7 +243,7 @@ def compare(args, mode: str, algo: str, batch_size: int, sides: list[str], out: 
                 # The ceiling drifts by up to 25% within minutes on a shared box: read it just
                 # before and just after the loop it is set against, and use the mean.
                 before = ceiling(algo, batch_size)
-                result = run_jaxpcc(algo, batch_size, args.steps, args.update_after, update_every, seed, out)
+                result = run_jaxpcc(algo, batch_size, args.steps, args.update_after, update_every, seed, out, on_device=on_device)
                 ceil = (before + ceiling(algo, batch_size)) / 2
                 ceilings.append(ceil)
                 fractions.append(updates / result["wall"] / ceil)
@@ -291,7 +297,7 @@ def main() -> None:
                          if (m == "torch" and "sb3" in peers) or m in peers)
     print(f"CPU: {cpu_model()}, jax {jax.__version__}{', ' + versions if versions else ''}, env {ENV_ID}, "
           f"{args.steps} steps, {updates} updates; modes: default = one update per env step, "
-          f"blocks = jaxpcc in blocks of {args.block}")
+          f"device = default with Pendulum's JAX twin in jaxpcc's program, blocks = jaxpcc in blocks of {args.block}")
     print(f"{'mode':8s} {'algo':5s} {'batch':>5s} {'side':7s} {'wall s':>8s} {'steps/s':>8s} {'upd/s':>7s} "
           f"{'return':>8s} {'of ceiling':>10s}")
     summaries = {}

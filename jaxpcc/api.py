@@ -126,6 +126,7 @@ def train(
     results_dir: str | Path = "results",
     run_dir: str | Path | None = None,
     tensorboard: bool = False,
+    env_on_device: bool = False,
     quiet: bool = True,
     observer: Optional[LoopObserver] = None,
     **overrides: Any,
@@ -141,6 +142,8 @@ def train(
       gin_params: extra gin bindings, "Configurable.parameter=value".
       results_dir, run_dir: the run goes to run_dir, by default results_dir/ENV/ALGO/SEED.
       tensorboard: also write TensorBoard event files (the 'tensorboard' extra).
+      env_on_device: step the env's JAX twin inside the compiled training program (the command
+        line's --env_on_device; pendulum envs, transition agents; see `jaxpcc.device_rollout`).
       quiet: no console output.
       observer: told of the loop's parts and checkpoints as they happen (a
         `jaxpcc.loop_observer.LoopObserver`; the benchmarks time the loop through it).
@@ -148,7 +151,8 @@ def train(
         hidden_sizes=(64, 64) (see `configure`).
     """
     folder = Path(run_dir) if run_dir is not None else None
-    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, quiet=quiet, observer=observer)
+    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, env_on_device=env_on_device, quiet=quiet,
+                   observer=observer)
     return _train(env, algo, [seed], results_dir, folder, options, overrides)[0]
 
 
@@ -161,6 +165,7 @@ def train_together(
     gin_params: Sequence[str] = (),
     results_dir: str | Path = "results",
     tensorboard: bool = False,
+    env_on_device: bool = False,
     quiet: bool = True,
     observer: Optional[LoopObserver] = None,
     **overrides: Any,
@@ -171,7 +176,8 @@ def train_together(
     vmapped; each seed keeps its own envs, buffer and folder results_dir/ENV/ALGO/SEED. The
     arguments are `train`'s; returns one `Run` per seed, in order.
     """
-    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, quiet=quiet, observer=observer)
+    options = dict(config=config, gin_params=gin_params, tensorboard=tensorboard, env_on_device=env_on_device, quiet=quiet,
+                   observer=observer)
     return _train(env, algo, list(seeds), results_dir, None, options, overrides)
 
 
@@ -184,7 +190,8 @@ def _train(env, algo, seeds: list[int], results_dir, run_dir: Optional[Path], op
     from jaxpcc.agents import IMAGE_ALGOS
     from jaxpcc.loop import train as train_loop
 
-    gin_params = [*options["gin_params"], *(["tensorboard.enabled=True"] if options["tensorboard"] else [])]
+    flags = {"tensorboard": "tensorboard.enabled=True", "env_on_device": "device_env.enabled=True"}
+    gin_params = [*options["gin_params"], *(binding for name, binding in flags.items() if options[name])]
     with extras_named():
         env_id = env_id_of(env)
         configure(algo, options["config"], gin_params, **overrides)

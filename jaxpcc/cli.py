@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--gin_param", action="extend", nargs="+", default=[],
         help="extra gin bindings, e.g. --gin_param train.num_epochs=2 SAC.lr=1e-3 (the flag may also repeat)",
     )
+    parser.add_argument(
+        "--env_on_device", action="store_true",
+        help="step the env's JAX twin inside the compiled training program (pendulum envs; ddpg, td3, sac): "
+        "a few device calls per epoch instead of one per step",
+    )
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files beside progress.csv")
     parser.add_argument("--results_dir", default="results", help="runs go to RESULTS_DIR/ENV/ALGO/RUN_ID")
     mode = parser.add_mutually_exclusive_group()
@@ -117,7 +122,8 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(str(err)) from err
     check_counts(args)
     config = resolve_config(args.config, args.algo)
-    parse_gin(config, args.gin_param + (["tensorboard.enabled=True"] if args.tensorboard else []))
+    flags = (["tensorboard.enabled=True"] if args.tensorboard else []) + (["device_env.enabled=True"] if args.env_on_device else [])
+    parse_gin(config, args.gin_param + flags)
 
     from jaxpcc.loop import train, train_vectorized
     from jaxpcc.run_header import header

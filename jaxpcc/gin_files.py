@@ -41,6 +41,7 @@ def register_configurables() -> None:
     bring no configurable of its own (its `train.*` settings are `schedule`'s).
     """
     import jaxpcc.agents  # noqa: F401
+    import jaxpcc.device_rollout  # noqa: F401
     import jaxpcc.persistence.earlier_checkpoints  # noqa: F401
     import jaxpcc.replay  # noqa: F401
     import jaxpcc.schedule  # noqa: F401

@@ -155,7 +155,7 @@ class Learner:
             if num_updates:
                 batches = spec.draw(source, state.step, num_updates)
                 state, metrics = agent.update_block(state, batches, phase)
-                sums = _add_metrics(sums, metrics, agent.metric_names)
+                sums = add_metrics(sums, metrics, agent.metric_names)
             action = None
             if acts:
                 action, carry = agent.step(state, carry, act_obs, jax.random.fold_in(key, t), deterministic=False)
@@ -175,7 +175,7 @@ def _placeholder_obs(buffers, n: int) -> list:
     return [np.zeros(layout.obs_shape, np.uint8 if layout.image else np.float32)] * n
 
 
-def _add_metrics(sums: dict, metrics: dict, names) -> dict:
+def add_metrics(sums: dict, metrics: dict, names) -> dict:
     """The epoch's sums plus a block's per-update metrics ([K] each)."""
     missing = [name for name in names if name not in metrics]
     if missing:

@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import jax
 import numpy as np
 
-from jaxpcc import run_settings, validation
+from jaxpcc import device_rollout, run_settings, validation
 from jaxpcc.agents import Agent
 from jaxpcc.agents.common import describe_config
 from jaxpcc.finite_guard import DivergedError, divergence_message, finite_seeds
@@ -100,27 +100,28 @@ def train_seeds(
     validation.check_bindings(settings)
     agent, new_buffers = build_agent(env_id, algo)
     validation.check_agent_config(agent.config, validation.gin_name(agent.config))
+    twin = device_rollout.twin_for(env_id, agent) if device_rollout.device_env_enabled() else None
     earlier_checkpoints.number_to_keep()
     with run_locks([Path(d) for d in run_dirs]):
         return _train_locked(
-            env_id, agent, new_buffers, run_dirs, seeds, schedule, settings=settings, quiet=quiet,
+            env_id, agent, new_buffers, run_dirs, seeds, schedule, twin=twin, settings=settings, quiet=quiet,
             wandb_group=wandb_group, accept_change=accept_change, until_epoch=until_epoch,
             observer=observer or LoopObserver(),
         )
 
 
 def _train_locked(
-    env_id, agent, new_buffers, run_dirs, seeds, schedule: Schedule, *, settings, quiet, wandb_group, accept_change,
+    env_id, agent, new_buffers, run_dirs, seeds, schedule: Schedule, *, twin, settings, quiet, wandb_group, accept_change,
     until_epoch, observer: LoopObserver,
 ) -> list:
-    """`train_seeds` once its settings are checked and its folders locked."""
-    algo = agent.name
-    num_epochs, steps_per_epoch = schedule.num_epochs, schedule.num_steps_per_epoch
-    update_after, update_every = schedule.update_after, schedule.update_every
+    """`train_seeds` once its settings are checked and its folders locked; `twin` is the env's JAX
+    twin when its steps run on the device, else None."""
+    algo, num_epochs = agent.name, schedule.num_epochs
     total_steps = schedule.total_steps(until_epoch)
     buffers = new_buffers(agent, [RunSeeds.from_seed(s).buffer_seed for s in seeds])
+    env_template = None if twin is None else device_rollout.env_template(twin)
     opened = [
-        open_run(env_id, agent, buffer, Path(d), s, settings, accept_change)
+        open_run(env_id, agent, buffer, Path(d), s, settings, accept_change, env_template)
         for buffer, d, s in zip(buffers.views, run_dirs, seeds)
     ]
     runs = [o.run for o in opened]
@@ -150,70 +151,126 @@ def _train_locked(
             r.logger.log_epoch(r.committed_row, num_epochs)  # committed, but its rows were not yet logged
     sums = learner.zero_sums()
     updates_done = int(np.asarray(learner.select(state, 0).step))  # the host's count decides TD3's delay phase
-    actions = None  # the next step's actions, when the last update block already computed them
-    epoch_start, epoch_start_step = time.perf_counter(), start_step
+    epoch = _EpochEnd(agent, learner, runs, schedule, rows, observer, start_step)
     try:
-        for t in range(start_step, total_steps):
-            mark = time.perf_counter()
-            if t < update_after:
-                actions = [r.seeds.explore_rng.uniform(-1.0, 1.0, r.env.action_space.shape).astype(np.float32) for r in runs]
-            elif actions is None:
-                actions, carry = learner.act(state, carry, [r.obs for r in runs], act_keys, t)
-            mark = observer.lap(ACTING, mark)
-            for k, (r, action) in enumerate(zip(runs, actions)):
-                if r.step(action):
-                    carry = learner.reset_carry(carry, k)
-            num_updates = 0
-            if t >= update_after and (t + 1) % update_every == 0 and buffers.can_sample():
-                num_updates = update_every
-                mark = observer.lap(ENV_STEPS, mark)
-            source = buffers.update_source(num_updates)
-            if num_updates:
-                mark = observer.lap(SAMPLING, mark)
-            # One program stores the step, updates when due and acts for step t + 1. Its action is
-            # not used where an epoch starts: a run resumed at that step acts with the acting
-            # program, and so must this one, to stay bit-equal. (An update block acts anyway, so
-            # that one program serves every step.)
-            acts = update_after <= t + 1 < total_steps and (t + 1) % steps_per_epoch != 0
-            state, sums, next_actions, next_carry = learner.step(
-                state, sums, carry, buffers, source, act_keys, t + 1, [r.obs for r in runs] if acts or num_updates else None,
-                num_updates, updates_done,
-            )
-            actions, carry = (next_actions, next_carry) if acts else (None, carry)
-            updates_done += num_updates
-            if num_updates:
-                if observer.wait_for_updates:
-                    jax.block_until_ready(state)
-                observer.lap(UPDATES, mark)
-            else:  # the step's store (and the next action) count as its env step and push
-                observer.lap(ENV_STEPS, mark)
-            if (t + 1) % 100 == 0:
-                runs[0].logger.advance(100)
-            if (t + 1) % steps_per_epoch == 0:
-                now = time.perf_counter()
-                host_sums = jax.device_get(sums)
-                epoch = (t + 1) // steps_per_epoch
-                finite = finite_seeds(state, [host_sums], learner.n)
-                if not finite.all():
-                    diverged = [r.run_dir for r, ok in zip(runs, finite) if not ok]
-                    lr_name = f"{validation.gin_name(agent.config)}.lr"
-                    raise DivergedError(divergence_message(diverged, epoch, epoch - 1, lr_name))
-                test_seeds = [
-                    [r.seeds.test_episode_seed(epoch, i) for i in range(schedule.num_test_episodes_per_epoch)] for r in runs
-                ]
-                tests = learner.test_episodes(state, [r.test_env for r in runs], act_keys, test_seeds)
-                for k, r in enumerate(runs):
-                    rows[k] = _end_epoch(
-                        r, agent, learner.select(state, k), learner.select(carry, k), learner.select(host_sums, k),
-                        tests[k], schedule, now - epoch_start, (t + 1 - epoch_start_step) / max(now - epoch_start, 1e-9),
-                        observer,
-                    )
-                sums = learner.zero_sums()
-                epoch_start, epoch_start_step = time.perf_counter(), t + 1
+        if twin is None:
+            _host_steps(agent, learner, runs, buffers, schedule, epoch, state, carry, sums, act_keys, updates_done, start_step,
+                        total_steps, observer)
+        else:
+            _device_steps(agent, learner, runs, buffers, schedule, epoch, twin, state, sums, updates_done, start_step,
+                          total_steps, observer)
     finally:
         for r in runs:
             r.close()
     return rows
+
+
+def _host_steps(agent, learner, runs, buffers, schedule, epoch, state, carry, sums, act_keys, updates_done, start_step,
+                total_steps, observer):
+    """Steps [start_step, total_steps) with the env on the host: one device call per step."""
+    steps_per_epoch, update_after, update_every = schedule.num_steps_per_epoch, schedule.update_after, schedule.update_every
+    actions = None  # the next step's actions, when the last update block already computed them
+    for t in range(start_step, total_steps):
+        mark = time.perf_counter()
+        if t < update_after:
+            actions = [r.seeds.explore_rng.uniform(-1.0, 1.0, r.env.action_space.shape).astype(np.float32) for r in runs]
+        elif actions is None:
+            actions, carry = learner.act(state, carry, [r.obs for r in runs], act_keys, t)
+        mark = observer.lap(ACTING, mark)
+        for k, (r, action) in enumerate(zip(runs, actions)):
+            if r.step(action):
+                carry = learner.reset_carry(carry, k)
+        num_updates = 0
+        if t >= update_after and (t + 1) % update_every == 0 and buffers.can_sample():
+            num_updates = update_every
+            mark = observer.lap(ENV_STEPS, mark)
+        source = buffers.update_source(num_updates)
+        if num_updates:
+            mark = observer.lap(SAMPLING, mark)
+        # One program stores the step, updates when due and acts for step t + 1. Its action is
+        # not used where an epoch starts: a run resumed at that step acts with the acting
+        # program, and so must this one, to stay bit-equal. (An update block acts anyway, so
+        # that one program serves every step.)
+        acts = update_after <= t + 1 < total_steps and (t + 1) % steps_per_epoch != 0
+        state, sums, next_actions, next_carry = learner.step(
+            state, sums, carry, buffers, source, act_keys, t + 1, [r.obs for r in runs] if acts or num_updates else None,
+            num_updates, updates_done,
+        )
+        actions, carry = (next_actions, next_carry) if acts else (None, carry)
+        updates_done += num_updates
+        if num_updates:
+            if observer.wait_for_updates:
+                jax.block_until_ready(state)
+            observer.lap(UPDATES, mark)
+        else:  # the step's store (and the next action) count as its env step and push
+            observer.lap(ENV_STEPS, mark)
+        if (t + 1) % 100 == 0:
+            runs[0].logger.advance(100)
+        if (t + 1) % steps_per_epoch == 0:
+            sums = epoch.close(t + 1, state, carry, sums, act_keys)
+
+
+def _device_steps(agent, learner, runs, buffers, schedule, epoch, twin, state, sums, updates_done, start_step,
+                  total_steps, observer):
+    """Steps [start_step, total_steps) with the env's JAX twin on the device: a few calls per epoch
+    (see `device_rollout`)."""
+    steps_per_epoch, update_every = schedule.num_steps_per_epoch, schedule.update_every
+    keys = [device_rollout.keys_for(r.seeds.act_key, r.seed) for r in runs]
+    env = learner.stack([
+        r.device_env if r.device_env is not None else device_rollout.start_episode(twin, k, r.progress.episode)
+        for r, k in zip(runs, keys)
+    ])
+    keys, act_keys, carry = learner.stack(keys), learner.stack([r.seeds.act_key for r in runs]), learner.start_carry()
+    t = start_step
+    while t < total_steps:
+        epoch_end = (t // steps_per_epoch + 1) * steps_per_epoch
+        view = runs[0].buffer
+        for stretch in device_rollout.stretches(t, epoch_end, schedule.update_after, view.size, view.batch_size, view.capacity):
+            mark = time.perf_counter()
+            state, sums, env, rewards, ended = device_rollout.run_stretch(
+                agent, twin, buffers, stretch, update_every, learner.n, state, sums, env, keys, updates_done
+            )
+            updates_done += device_rollout.updates_in(stretch, update_every)
+            for k, r in enumerate(runs):
+                r.record_steps(*((rewards, ended) if learner.n == 1 else (rewards[k], ended[k])))
+            observer.lap(UPDATES if stretch.updates else ENV_STEPS, mark)
+            runs[0].logger.advance(stretch.stop - stretch.start)
+        for k, r in enumerate(runs):
+            r.device_env = learner.select(env, k)
+        sums = epoch.close(epoch_end, state, carry, sums, act_keys)
+        t = epoch_end
+
+
+class _EpochEnd:
+    """What ends every epoch, wherever its steps ran: the finiteness check, the test episodes, and
+    each seed's log row, checkpoint and policy file."""
+
+    def __init__(self, agent, learner, runs, schedule, rows, observer, start_step):
+        self.agent, self.learner, self.runs, self.schedule, self.rows = agent, learner, runs, schedule, rows
+        self.observer = observer
+        self.started, self.start_step = time.perf_counter(), start_step
+
+    def close(self, step: int, state, carry, sums, act_keys) -> dict:
+        """Ends the epoch at `step`; returns the next epoch's zero metric sums."""
+        agent, learner, runs, schedule = self.agent, self.learner, self.runs, self.schedule
+        now = time.perf_counter()
+        host_sums = jax.device_get(sums)
+        epoch = step // schedule.num_steps_per_epoch
+        finite = finite_seeds(state, [host_sums], learner.n)
+        if not finite.all():
+            diverged = [r.run_dir for r, ok in zip(runs, finite) if not ok]
+            lr_name = f"{validation.gin_name(agent.config)}.lr"
+            raise DivergedError(divergence_message(diverged, epoch, epoch - 1, lr_name))
+        test_seeds = [[r.seeds.test_episode_seed(epoch, i) for i in range(schedule.num_test_episodes_per_epoch)] for r in runs]
+        tests = learner.test_episodes(state, [r.test_env for r in runs], act_keys, test_seeds)
+        seconds = now - self.started
+        for k, r in enumerate(runs):
+            self.rows[k] = _end_epoch(
+                r, agent, learner.select(state, k), learner.select(carry, k), learner.select(host_sums, k), tests[k],
+                schedule, seconds, (step - self.start_step) / max(seconds, 1e-9), self.observer,
+            )
+        self.started, self.start_step = time.perf_counter(), step
+        return learner.zero_sums()
 
 
 def _end_epoch(
@@ -241,7 +298,7 @@ def _end_epoch(
     # The checkpoint commits the epoch; the policy and the log rows follow from it, and a rerun
     # redoes them from the checkpoint when a crash came between.
     observer.checkpoint_saving(run)
-    run_checkpoint.save_run(run, agent, state, carry, row)
+    run_checkpoint.save_run(run, agent, state, carry, row, device_env=run.device_env)
     observer.checkpoint_saved(run, state)
     policy_file.save_policy(run.run_dir, agent, state, run.env_id, p.step)
     run.logger.log_epoch(row, schedule.num_epochs)

@@ -94,6 +94,7 @@ class SeedRun:
     settings: dict = dataclasses.field(default_factory=dict)  # the settings record (see run_settings)
     settings_history: list = dataclasses.field(default_factory=list)
     committed_row: Optional[dict] = None  # the log row of the checkpoint's epoch (None before the first)
+    device_env: object = None  # the JAX twin's carry when the env steps on the device (see device_rollout)
     chunks: ChunkStore = dataclasses.field(init=False)
 
     def __post_init__(self):
@@ -122,6 +123,28 @@ class SeedRun:
         self.obs, _ = self.env.reset(seed=self.seeds.train_episode_seed(p.episode))
         return True
 
+    def record_steps(self, rewards: np.ndarray, ended: np.ndarray) -> None:
+        """Keeps the books of steps taken on the device (their rewards, and where episodes ended)."""
+        p = self.progress
+        for reward, end in zip(rewards.tolist(), ended.tolist()):
+            p.episode_len += 1
+            p.episode_return += reward
+            if end:
+                self.lengths.append(p.episode_len)
+                self.returns.append(p.episode_return)
+                self.successes.append(float(p.episode_return > 0))
+                p.episode += 1
+                p.episode_len, p.episode_return = 0, 0.0
+        p.step += len(rewards)
+
+    def start_new_episode(self) -> None:
+        """Drops a partial episode the env cannot be brought back into (a run switching between
+        stepping its env on the host and on the device); the next episode starts fresh."""
+        p = self.progress
+        if p.episode_len:
+            p.episode += 1
+            p.episode_len, p.episode_return = 0, 0.0
+
     def close(self) -> None:
         if self.logger is not None:
             self.logger.close()
@@ -139,7 +162,7 @@ class OpenedRun(NamedTuple):
 
 def open_run(
     env_id: str, agent: Agent, buffer, run_dir: Path, seed: int,
-    settings: Optional[dict] = None, accepted: Sequence[str] = (),
+    settings: Optional[dict] = None, accepted: Sequence[str] = (), device_env_template=None,
 ) -> OpenedRun:
     """A SeedRun with its device state (and carry), restored from its checkpoint when one exists.
 
@@ -147,6 +170,10 @@ def open_run(
 
     A resumed run's settings must match the checkpoint's (less the `accepted` changes), and a
     missing, stale or unreadable policy file is rewritten from the checkpoint.
+
+    `device_env_template` (the JAX twin's carry, for a run stepping its env on the device): the
+    twin's carry comes back from the checkpoint into `run.device_env` and the host env is not
+    replayed. A run switching between host and device (an accepted change) starts a new episode.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     seeds = RunSeeds.from_seed(seed)
@@ -162,13 +189,19 @@ def open_run(
         run.settings_history = run_settings.reconcile(run_dir, meta, run.settings, accepted)
         template = state
         restored = run_checkpoint.restore(
-            run.checkpoint_path, env_id, agent, seed, state, run.buffer, run.chunks, seeds.explore_rng, carry
+            run.checkpoint_path, env_id, agent, seed, state, run.buffer, run.chunks, seeds.explore_rng, carry,
+            device_env_template,
         )
         state, carry, run.progress = restored.state, restored.carry, Progress(**restored.progress)
         run.wandb_id, run.committed_row = restored.meta.get("wandb_id"), restored.meta.get("row")
+        run.device_env = restored.device_env
         for stale in run_dir.glob("*.tmp"):  # a write that a kill cut short (this process holds the lock)
             stale.unlink()
-        run.obs = rebuild_episode(run.env, seeds, run.progress, run.buffer)
+        stepped_on_device = bool(restored.meta.get(run_checkpoint.DEVICE_ENV))
+        if stepped_on_device != (device_env_template is not None):
+            run.start_new_episode()
+        if device_env_template is None:
+            run.obs = rebuild_episode(run.env, seeds, run.progress, run.buffer)
         if not policy_file.policy_is_current(run_dir, run.progress.step, agent, template):
             policy_file.save_policy(run_dir, agent, state, env_id, run.progress.step)
     else:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from jaxpcc.envs import domains, make_env, max_episode_steps
-from jaxpcc.envs.device_envs import device_twin, pendulum_reset_at, twin_ids
+from jaxpcc.device_envs import device_twin, pendulum_reset_at, twin_ids
 
 PENDULUM_IDS = tuple(
     e.id for e in domains.ENTRIES

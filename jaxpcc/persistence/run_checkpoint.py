@@ -16,6 +16,7 @@ from jaxpcc.persistence import checkpoint, earlier_checkpoints
 from jaxpcc.persistence.buffer_chunks import ChunkStore
 
 CHECKPOINT_NAME = "checkpoint.npz"
+DEVICE_ENV = "device_env"  # the group (and meta flag) of the JAX twin's carry
 BUFFER_DIR = "buffer"  # the replay buffer's chunk files, listed by the checkpoint
 _IDENTITY = ("env_id", "algo", "seed")  # what makes a checkpoint this run's; settings are compared apart
 
@@ -27,6 +28,7 @@ class Restored(NamedTuple):
     progress: dict  # the run's counters, as saved
     meta: dict
     carry: object  # a recurrent agent's hidden state mid-episode; None otherwise
+    device_env: object = None  # the JAX twin's carry of a run that steps it on the device; None otherwise
 
 
 def run_meta(env_id: str, agent, seed: int) -> dict:
@@ -52,7 +54,8 @@ def checkpoint_epoch(path: Path) -> int:
 
 
 def restore(
-    path: Path, env_id, agent, seed, template_state, buffer, chunks: ChunkStore, explore_rng, template_carry=None
+    path: Path, env_id, agent, seed, template_state, buffer, chunks: ChunkStore, explore_rng, template_carry=None,
+    template_device_env=None,
 ) -> Restored:
     """Loads a checkpoint after checking it belongs to this run; fills `buffer` and the rngs in place.
 
@@ -60,7 +63,8 @@ def restore(
     chunks existed holds the whole buffer; its slots are then all dirty, so the next save writes them).
 
     The carry is saved as it was, since the parameters that built it changed along the episode and
-    cannot rebuild it.
+    cannot rebuild it. So is the JAX twin's carry (`template_device_env`) of a run that steps it on
+    the device; a checkpoint without one (the run stepped its env on the host) gives None.
     """
 
     def expected(meta):
@@ -74,6 +78,8 @@ def restore(
             specs.update(checkpoint.specs_of("buffer", buffer.small_state()))
         if template_carry is not None:
             specs.update(checkpoint.specs_of("carry", checkpoint.flatten_tree(template_carry)))
+        if template_device_env is not None and meta.get(DEVICE_ENV):
+            specs.update(checkpoint.specs_of(DEVICE_ENV, checkpoint.flatten_tree(template_device_env)))
         return specs
 
     groups, meta = checkpoint.load(path, expected)
@@ -89,16 +95,20 @@ def restore(
     carry = None
     if template_carry is not None:
         carry = checkpoint.unflatten_like(template_carry, groups.get("carry", {}), "checkpointed hidden state")
-    return Restored(state, meta["progress"], meta, carry)
+    device_env = None
+    if template_device_env is not None and meta.get(DEVICE_ENV):
+        device_env = checkpoint.unflatten_like(template_device_env, groups[DEVICE_ENV], "checkpointed device env")
+    return Restored(state, meta["progress"], meta, carry, device_env)
 
 
-def save_run(run, agent, state, carry=None, row: Optional[dict] = None) -> None:
+def save_run(run, agent, state, carry=None, row: Optional[dict] = None, device_env=None) -> None:
     """The buffer's new slots as a chunk, then the checkpoint listing it, then old chunks removed.
 
     `run` is the seed's host side (`seed_run.SeedRun`). In this order a crash at any point leaves
     the last committed checkpoint and every chunk it lists intact. The first checkpoint is preceded
     by the config files; each later one sets the one it replaces aside in earlier/ (the newest few
-    are kept, with the chunks they list).
+    are kept, with the chunks they list). `device_env` is the twin's carry of a run that steps
+    its env on the device.
     """
     keep = earlier_checkpoints.number_to_keep()
     started = run.checkpoint_path.exists()
@@ -114,10 +124,13 @@ def save_run(run, agent, state, carry=None, row: Optional[dict] = None) -> None:
         "buffer_rng": run.buffer.rng_state(),
         "wandb_id": run.logger.wandb_id,
         "buffer_chunks": run.chunks.prepare(run.buffer, run.progress.step),
+        DEVICE_ENV: device_env is not None,
     }
     groups = {"state": checkpoint.flatten_tree(state), "buffer": run.buffer.small_state()}
     if carry is not None:
         groups["carry"] = checkpoint.flatten_tree(carry)
+    if device_env is not None:
+        groups[DEVICE_ENV] = checkpoint.flatten_tree(device_env)
     if started:
         earlier_checkpoints.set_aside(run.checkpoint_path, keep)
     checkpoint.save(run.checkpoint_path, groups, meta)

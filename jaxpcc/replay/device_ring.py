@@ -355,6 +355,14 @@ class DeviceRing:
             )
             self.staged[seed] = None
 
+    def stored_on_device(self, count: int) -> None:
+        """A program wrote `count` transitions per seed at each seed's write position (the
+        device rollout): the host's positions and dirty ranges move along, as `count` pushes would."""
+        if self.has_staged():
+            raise RuntimeError("a transition is staged on the host; flush it before a program stores on the device")
+        for view in self.views:
+            view.advance(count)
+
     def _at(self, seed: int) -> tuple:
         return (seed,) if self.stacked else ()
 
@@ -430,10 +438,16 @@ class RingView:
         """Stages one transition for the device; `done` is the terminated flag (`truncated` is not stored)."""
         if self.ring.staged[self.seed] is not None:
             self.ring.flush()  # one transition per seed and program: write the earlier one first
-        self.dirty.touch(self.ptr)
         self.ring.staged[self.seed] = (obs, action, float(reward), next_obs, float(done))
-        self.ptr = (self.ptr + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
+        self.advance(1)
+
+    def advance(self, count: int) -> None:
+        """`count` slots from the write position on were written (staged, or by a device program)."""
+        for _ in range(min(count, self.capacity)):
+            self.dirty.touch(self.ptr)
+            self.ptr = (self.ptr + 1) % self.capacity
+        self.ptr = (self.ptr + max(0, count - self.capacity)) % self.capacity
+        self.size = min(self.size + count, self.capacity)
 
     def can_sample(self) -> bool:
         return self.size >= self.batch_size

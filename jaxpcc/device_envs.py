@@ -5,15 +5,14 @@ dynamics, the same wrappers' arithmetic (action rescaling, observation filters, 
 observation history) and the same time limit. It is not bit-identical to the gymnasium env, which
 computes the physics in float64; the tests hold it to float32 tolerance.
 
-Unlike the rest of `jaxpcc.envs` this module imports JAX; `jaxpcc.envs` does not import it, so
-listing or making gymnasium envs still loads no JAX.
+It lives outside `jaxpcc.envs`, which holds no JAX, and reads that registry only to resolve ids.
+`device_rollout` steps these twins inside the training loop's programs (`--env_on_device`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from typing import Callable, NamedTuple, Optional
 
 import jax
