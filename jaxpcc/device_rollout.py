@@ -220,6 +220,10 @@ def updates_in(stretch: Stretch, update_every: int) -> int:
     return update_every * (stretch.stop // update_every - stretch.start // update_every)
 
 
-def env_template(twin: DeviceEnv, keys: Optional[RolloutKeys] = None) -> EnvCarry:
-    """An EnvCarry of the twin's shapes (what a checkpoint's env group is read into)."""
-    return start_episode(twin, keys or RolloutKeys(*jax.random.split(jax.random.PRNGKey(0), 3)), 0)
+def env_template_of(env_id: str) -> Optional[EnvCarry]:
+    """An EnvCarry of the env's twin's shapes (what a checkpoint's twin is read into), or None
+    for an env without a twin."""
+    twin = device_twin(env_id)
+    if twin is None:
+        return None
+    return start_episode(twin, RolloutKeys(*jax.random.split(jax.random.PRNGKey(0), 3)), 0)

@@ -119,9 +119,9 @@ def _train_locked(
     algo, num_epochs = agent.name, schedule.num_epochs
     total_steps = schedule.total_steps(until_epoch)
     buffers = new_buffers(agent, [RunSeeds.from_seed(s).buffer_seed for s in seeds])
-    env_template = None if twin is None else device_rollout.env_template(twin)
+    env_template = device_rollout.env_template_of(env_id)  # a checkpoint's twin, stepped or not
     opened = [
-        open_run(env_id, agent, buffer, Path(d), s, settings, accept_change, env_template)
+        open_run(env_id, agent, buffer, Path(d), s, settings, accept_change, env_template, on_device=twin is not None)
         for buffer, d, s in zip(buffers.views, run_dirs, seeds)
     ]
     runs = [o.run for o in opened]

@@ -162,7 +162,7 @@ class OpenedRun(NamedTuple):
 
 def open_run(
     env_id: str, agent: Agent, buffer, run_dir: Path, seed: int,
-    settings: Optional[dict] = None, accepted: Sequence[str] = (), device_env_template=None,
+    settings: Optional[dict] = None, accepted: Sequence[str] = (), device_env_template=None, on_device: bool = False,
 ) -> OpenedRun:
     """A SeedRun with its device state (and carry), restored from its checkpoint when one exists.
 
@@ -171,9 +171,10 @@ def open_run(
     A resumed run's settings must match the checkpoint's (less the `accepted` changes), and a
     missing, stale or unreadable policy file is rewritten from the checkpoint.
 
-    `device_env_template` (the JAX twin's carry, for a run stepping its env on the device): the
-    twin's carry comes back from the checkpoint into `run.device_env` and the host env is not
-    replayed. A run switching between host and device (an accepted change) starts a new episode.
+    `device_env_template`: the shape of the JAX twin's carry, for an env that has a twin (what a
+    checkpoint's twin is read into). With `on_device` (the run steps the twin on the device) the
+    twin's carry comes back into `run.device_env` and the host env is not replayed. A run
+    switching between host and device (an accepted change) starts a new episode.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     seeds = RunSeeds.from_seed(seed)
@@ -194,13 +195,13 @@ def open_run(
         )
         state, carry, run.progress = restored.state, restored.carry, Progress(**restored.progress)
         run.wandb_id, run.committed_row = restored.meta.get("wandb_id"), restored.meta.get("row")
-        run.device_env = restored.device_env
         for stale in run_dir.glob("*.tmp"):  # a write that a kill cut short (this process holds the lock)
             stale.unlink()
-        stepped_on_device = bool(restored.meta.get(run_checkpoint.DEVICE_ENV))
-        if stepped_on_device != (device_env_template is not None):
+        if bool(restored.meta.get(run_checkpoint.DEVICE_ENV)) != on_device:
             run.start_new_episode()
-        if device_env_template is None:
+        if on_device:
+            run.device_env = restored.device_env
+        else:
             run.obs = rebuild_episode(run.env, seeds, run.progress, run.buffer)
         if not policy_file.policy_is_current(run_dir, run.progress.step, agent, template):
             policy_file.save_policy(run_dir, agent, state, env_id, run.progress.step)

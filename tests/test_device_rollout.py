@@ -166,6 +166,22 @@ def test_train_episode_books_add_up_on_the_device(tmp_path):
     assert int(episode) == 2  # episodes 0 and 1 ended at steps 200 and 400
 
 
+def test_a_run_switching_between_host_and_device_starts_a_new_episode_and_goes_on(tmp_path):
+    """Epochs of 250 steps: each switch comes mid-episode, which is dropped (the other side
+    cannot be brought into it); the run goes on from the checkpoint's step and buffer."""
+    gin.parse_config(SMALL.replace("device_env.enabled = True", ""))
+    train("Pendulum-v0", "sac", tmp_path / "r", seed=1, quiet=True, num_epochs=1)  # episode 1 is 50 steps in
+    gin.parse_config("device_env.enabled = True")
+    changes = ["train.num_epochs", "device_env.enabled"]
+    row = train("Pendulum-v0", "sac", tmp_path / "r", seed=1, quiet=True, num_epochs=2, accept_change=changes)
+    assert row["Timesteps"] == 500 and row["Episode Length (Train)"] == 200  # episode 2: steps 250 to 449
+    assert int(_checkpoint_arrays(tmp_path / "r")["device_env/.episode"]) == 3
+    gin.parse_config("device_env.enabled = False")
+    row = train("Pendulum-v0", "sac", tmp_path / "r", seed=1, quiet=True, num_epochs=3, accept_change=changes)
+    assert row["Timesteps"] == 750 and row["Episode Length (Train)"] == 200  # episode 4 on the host: 500 to 699
+    assert "device_env/.episode" not in _checkpoint_arrays(tmp_path / "r")
+
+
 @pytest.mark.slow
 def test_sac_learns_pendulum_on_the_device_within_6000_steps(tmp_path):
     gin.parse_config(
