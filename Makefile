@@ -51,7 +51,8 @@ bench: venv
 	$(PY) -m benchmarks.pendulum
 
 # Speed against SBX and stable-baselines3 (the 'bench' extra, pinned in requirements-bench.txt), in the
-# default mode (one update per env step) and in blocks of 50; the loop's parts in both modes.
+# default mode (one update per env step), the same with the env on the device (--env_on_device) and in
+# blocks of 50; the loop's parts in the default mode and in blocks.
 # REFERENCE=path/to/offpcc-checkout also times the reference library's own code.
 bench-speed: venv
 	$(PIP_INSTALL) -c requirements-bench.txt -e '.[bench]'
@@ -71,7 +72,7 @@ check-reference: venv
 # network needed: nothing is installed here, and PyTorch is not assumed to have CUDA).
 bench-gpu:
 	$(PY) -c "import jax; assert jax.default_backend() == 'gpu', jax.devices(); print(jax.devices())"
-	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --modes default blocks --no-torch
+	$(PY) -m benchmarks.speed --algos sac td3 ddpg --batch-sizes 256 100 --pairs 3 --modes default device blocks --no-torch
 	$(PY) -m benchmarks.vectorized --algo sac --seeds 1 2 3 4 5 6 7 8 --steps 5000
 	$(PY) -m benchmarks.recurrent_update_speed --updates 20 --block 5 --no-torch
 

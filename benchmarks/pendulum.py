@@ -5,6 +5,7 @@ episodes per seed) and env steps per second for each algorithm. RL-Zoo reports S
 Pendulum at about -176 +- 102; a healthy run is better than -250.
 
     python -m benchmarks.pendulum --steps 15000 --seeds 1 2 3
+    python -m benchmarks.pendulum --env-on-device    # the same, Pendulum's JAX twin on the device
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from benchmarks.bindings import config_file
 from jaxpcc import runtime
 
 
-def run_one(algo: str, seed: int, steps: int, out: Path) -> tuple[float, float]:
+def run_one(algo: str, seed: int, steps: int, out: Path, on_device: bool = False) -> tuple[float, float]:
     config = config_file(
         f"""
         train.num_epochs = {steps // 1000}
@@ -32,7 +33,7 @@ def run_one(algo: str, seed: int, steps: int, out: Path) -> tuple[float, float]:
         out,
     )
     start = time.perf_counter()
-    run = jaxpcc.train("Pendulum-v0", algo, seed, config=config, run_dir=out / algo / str(seed))
+    run = jaxpcc.train("Pendulum-v0", algo, seed, config=config, run_dir=out / algo / str(seed), env_on_device=on_device)
     return run.last_epoch["Episode Return (Test)"], steps / (time.perf_counter() - start)
 
 
@@ -42,13 +43,15 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=15_000)
     parser.add_argument("--out", type=Path, default=None, help="where runs are written (default: a temp dir)")
+    parser.add_argument("--env-on-device", action="store_true", help="train with the env's JAX twin on the device")
     args = parser.parse_args()
     runtime.configure()
     out = args.out or Path(tempfile.mkdtemp(prefix="jaxpcc-bench-"))
-    print(f"Pendulum-v0, {args.steps} env steps, seeds {args.seeds}, runs in {out}")
+    where = "on the device (JAX twin)" if args.env_on_device else "on the host"
+    print(f"Pendulum-v0 {where}, {args.steps} env steps, seeds {args.seeds}, runs in {out}")
     print(f"{'algo':6s} {'final test return':>26s} {'per seed':>32s} {'env steps/s':>12s}")
     for algo in args.algos:
-        results = [run_one(algo, seed, args.steps, out) for seed in args.seeds]
+        results = [run_one(algo, seed, args.steps, out, args.env_on_device) for seed in args.seeds]
         returns = np.array([r for r, _ in results])
         speed = np.mean([s for _, s in results])
         per_seed = " ".join(f"{r:.0f}" for r in returns)

@@ -14,7 +14,9 @@ run on the device is its own reproducible run, not the host loop's bit for bit.
 
 The step's update decides nothing on the device that the host knows: which steps update and the
 delay phase of their block follow from the step index and the update count, both unbatched
-across seeds, so vmapped seeds branch together (`lax.cond`/`lax.switch`, one branch runs).
+across seeds, so vmapped seeds branch together (`lax.cond`/`lax.switch`, one branch runs). A
+scan step stores one transition: with two stores and a draw between them in one step (TD3's two
+delay phases unrolled), XLA copied the whole ring between them, 36 MB a step at a million slots.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import flax
 import gin
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxpcc.agents import Agent
 from jaxpcc.device_envs import DeviceEnv, device_twin, twin_ids
@@ -205,9 +208,8 @@ def run_stretch(agent, twin, ring: device_ring.DeviceRing, stretch: Stretch, upd
     env, rewards, ended), the last two on the host ([S], or [n, S] for several seeds)."""
     program = cached_program(agent, twin, ring.batch_size, update_every, stretch.stop - stretch.start,
                              stretch.policy_acts, stretch.updates, n)
-    (state, sums, arrays, env), (rewards, ended) = program(
-        state, sums, ring.arrays, env, keys, jnp.int32(stretch.start), jnp.int32(updates_done)
-    )
+    start, done = jax.device_put((np.int32(stretch.start), np.int32(updates_done)))  # the stretch's one transfer in
+    (state, sums, arrays, env), (rewards, ended) = program(state, sums, ring.arrays, env, keys, start, done)
     ring.arrays = arrays
     ring.stored_on_device(stretch.stop - stretch.start)
     return state, sums, env, jax.device_get(rewards), jax.device_get(ended)

@@ -41,6 +41,7 @@ def _fresh(algo: str, n_filled: int):
 
 def _replayed(agent, twin, arrays, state, sums, env, keys, stretch, update_every, updates_done):
     """The stretch, one pure part at a time (the host loop's order), outside any scan."""
+    update_block = jax.jit(agent.update_block, static_argnums=2)
     for t in range(stretch.start, stretch.stop):
         if stretch.policy_acts:
             action = agent.act(state, env.obs, jax.random.fold_in(keys.act, t), deterministic=False)
@@ -51,7 +52,7 @@ def _replayed(agent, twin, arrays, state, sums, env, keys, stretch, update_every
         arrays = device_ring.store(arrays, (row, None))
         if stretch.updates and (t + 1) % update_every == 0:
             batches = device_ring.draw(arrays, state.step, update_every, BATCH)
-            state, metrics = agent.update_block(state, batches, updates_done % agent.period)
+            state, metrics = update_block(state, batches, updates_done % agent.period)
             sums = add_metrics(sums, metrics, agent.metric_names)
             updates_done += update_every
         if bool(terminated | truncated):
@@ -84,6 +85,21 @@ def test_a_stretch_program_does_what_the_parts_do_one_by_one(algo, update_every,
     assert ended.tolist() == [t + 1 == 200 for t in range(start, start + 9)] if start else not ended.any()
     assert ring.views[0].size == 29 and ring.views[0].ptr == 29 and ring.views[0].dirty.count == 29
     assert int(env.episode) == (1 if start else 0)
+
+
+def test_a_stretch_sends_the_device_nothing_but_its_start_and_update_count():
+    """No implicit host-to-device transfer (on a GPU, nothing per step at all): the guard raises
+    on any array the program would have to pull from the host."""
+    agent, twin, ring, keys = _fresh("td3", 20)
+    learner = Learner(agent, 1)
+    state, sums, env = agent.init(jax.random.PRNGKey(0)), learner.zero_sums(), device_rollout.start_episode(twin, keys, 0)
+    stretch = device_rollout.Stretch(100, 110, True, True)
+    state, sums, env, _, _ = device_rollout.run_stretch(agent, twin, ring, stretch, 1, 1, state, sums, env, keys, 0)
+    with jax.transfer_guard_host_to_device("disallow"):
+        state, sums, env, rewards, _ = device_rollout.run_stretch(
+            agent, twin, ring, stretch._replace(start=110, stop=120), 1, 1, state, sums, env, keys, 10
+        )
+    assert rewards.shape == (10,) and int(state.step) == 20
 
 
 def test_random_stretches_act_uniformly_and_do_not_update():
