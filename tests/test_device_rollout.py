@@ -166,8 +166,8 @@ def test_a_resumed_run_on_the_device_is_bit_identical_to_one_run_through(tmp_pat
 
 def test_vectorized_seeds_on_the_device_train_as_each_alone(tmp_path):
     gin.parse_config(SMALL)
-    together = train("Pendulum-v0", "sac", [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True, num_epochs=2)
-    alone = train("Pendulum-v0", "sac", tmp_path / "a2", seed=2, quiet=True, num_epochs=2)
+    together = train("Pendulum-v0", "sac", [tmp_path / "v1", tmp_path / "v2"], [1, 2], quiet=True, num_epochs=1)
+    alone = train("Pendulum-v0", "sac", tmp_path / "a2", seed=2, quiet=True, num_epochs=1)
     for key in ("Episode Return (Train)", "Episode Return (Test)", "Timesteps"):
         assert together[1][key] == pytest.approx(alone[key], rel=1e-4)
     assert together[0]["Episode Return (Train)"] != together[1]["Episode Return (Train)"]
