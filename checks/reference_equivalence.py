@@ -56,8 +56,7 @@ from checks.reference_offpcc import import_reference
 from jaxpcc.agents import ALGOS
 from jaxpcc.agents import csac, rsac, rsac_s, sac
 from jaxpcc.agents.ddpg_family import update as ddpg_update
-from jaxpcc.agents.sac_family import update as sac_shared
-from jaxpcc.agents.common import linear_decay
+from jaxpcc.agents.common import linear_decay, tapping_gradients
 from jaxpcc.agents.recurrent import SummarizerConfig
 from jaxpcc.types import Batch, SequenceBatch
 
@@ -363,24 +362,16 @@ def jaxpcc_agent(case: Case, sizes: Sizes, alpha: float):
 
 
 def jaxpcc_update(pairing: Pairing, config, state, batch):
-    """jaxpcc's update run eagerly (branches taken concretely), recording each optimizer step's gradients."""
-    # the optimizer steps of the update's own module (CSAC's encoder, RSAC-sharing's summarizer) and of the SAC family's
-    modules = {m for m in (sys.modules[pairing.update.__module__], sac_shared) if hasattr(m, "apply_gradients")}
-    originals = {m: m.apply_gradients for m in modules}
+    """jaxpcc's update, compiled as training compiles it, recording each optimizer step's gradients."""
     recorded = []
 
-    def recording(tx, params, opt_state, grads):
+    def tap(grads):
         recorded.append(jax.tree.map(np.asarray, grads))
-        return originals[sac_shared](tx, params, opt_state, grads)
 
-    for m in modules:
-        m.apply_gradients = recording
-    try:
-        with jax.disable_jit():
-            state, metrics = pairing.update(config, state, jax.tree.map(jax.numpy.asarray, batch))
-    finally:
-        for m, original in originals.items():
-            m.apply_gradients = original
+    with tapping_gradients(tap):
+        update = jax.jit(functools.partial(pairing.update, config))  # a new program, traced with the tap
+        state, metrics = update(state, jax.tree.map(jax.numpy.asarray, batch))
+        jax.effects_barrier()
     return state, recorded, {k: float(v) for k, v in metrics.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from typing import Any, Callable, Mapping, Optional
@@ -32,8 +33,26 @@ def adam(lr: float, lr_schedule: Optional[Callable] = None) -> optax.GradientTra
     return optax.adam(lambda count: lr * lr_schedule(count + 1))
 
 
+# Host functions that receive every optimizer step's gradients (see `tapping_gradients`).
+_gradient_taps: list[Callable] = []
+
+
+@contextlib.contextmanager
+def tapping_gradients(tap: Callable):
+    """While active, the updates traced (jitted or not) call `tap(grads)` on the host with each
+    optimizer step's gradients, in the order the steps run (the reference-equivalence check
+    records them so). Programs traced before or after are unchanged: they hold no tap."""
+    _gradient_taps.append(tap)
+    try:
+        yield
+    finally:
+        _gradient_taps.remove(tap)
+
+
 def apply_gradients(tx: optax.GradientTransformation, params, opt_state, grads):
     """One optimizer step; returns (new_params, new_opt_state)."""
+    for tap in _gradient_taps:
+        jax.debug.callback(tap, grads, ordered=True)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
 
