@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import jax
 import numpy as np
@@ -34,7 +34,7 @@ from jaxpcc.persistence import checkpoint, earlier_checkpoints, policy_file, run
 from jaxpcc.programs import build_agent, learner_for
 from jaxpcc.run_lock import run_locks
 from jaxpcc.schedule import Schedule, train_schedule
-from jaxpcc.learner import epoch_means
+from jaxpcc.learner import Learner, epoch_means
 from jaxpcc.seed_run import RunSeeds, SeedRun, open_run
 
 
@@ -151,23 +151,36 @@ def _train_locked(
             r.logger.log_epoch(r.committed_row, num_epochs)  # committed, but its rows were not yet logged
     sums = learner.zero_sums()
     updates_done = int(np.asarray(learner.select(state, 0).step))  # the host's count decides TD3's delay phase
-    epoch = _EpochEnd(agent, learner, runs, schedule, rows, observer, start_step)
+    loop = _Loop(agent, learner, runs, buffers, schedule, total_steps, observer,
+                 _EpochEnd(agent, learner, runs, schedule, rows, observer, start_step))
     try:
         if twin is None:
-            _host_steps(agent, learner, runs, buffers, schedule, epoch, state, carry, sums, act_keys, updates_done, start_step,
-                        total_steps, observer)
+            _host_steps(loop, state, carry, sums, act_keys, updates_done, start_step)
         else:
-            _device_steps(agent, learner, runs, buffers, schedule, epoch, twin, state, sums, updates_done, start_step,
-                          total_steps, observer)
+            _device_steps(loop, twin, state, sums, updates_done, start_step)
     finally:
         for r in runs:
             r.close()
     return rows
 
 
-def _host_steps(agent, learner, runs, buffers, schedule, epoch, state, carry, sums, act_keys, updates_done, start_step,
-                total_steps, observer):
+class _Loop(NamedTuple):
+    """What the steps of a run use throughout, wherever they run."""
+
+    agent: Agent
+    learner: Learner
+    runs: list
+    buffers: object
+    schedule: Schedule
+    total_steps: int
+    observer: LoopObserver
+    epoch: "_EpochEnd"
+
+
+def _host_steps(loop: _Loop, state, carry, sums, act_keys, updates_done: int, start_step: int) -> None:
     """Steps [start_step, total_steps) with the env on the host: one device call per step."""
+    learner, runs, buffers, schedule, observer = loop.learner, loop.runs, loop.buffers, loop.schedule, loop.observer
+    total_steps = loop.total_steps
     steps_per_epoch, update_after, update_every = schedule.num_steps_per_epoch, schedule.update_after, schedule.update_every
     actions = None  # the next step's actions, when the last update block already computed them
     for t in range(start_step, total_steps):
@@ -207,13 +220,13 @@ def _host_steps(agent, learner, runs, buffers, schedule, epoch, state, carry, su
         if (t + 1) % 100 == 0:
             runs[0].logger.advance(100)
         if (t + 1) % steps_per_epoch == 0:
-            sums = epoch.close(t + 1, state, carry, sums, act_keys)
+            sums = loop.epoch.close(t + 1, state, carry, sums, act_keys)
 
 
-def _device_steps(agent, learner, runs, buffers, schedule, epoch, twin, state, sums, updates_done, start_step,
-                  total_steps, observer):
+def _device_steps(loop: _Loop, twin, state, sums, updates_done: int, start_step: int) -> None:
     """Steps [start_step, total_steps) with the env's JAX twin on the device: a few calls per epoch
     (see `device_rollout`)."""
+    agent, learner, runs, schedule = loop.agent, loop.learner, loop.runs, loop.schedule
     steps_per_epoch, update_every = schedule.num_steps_per_epoch, schedule.update_every
     keys = [device_rollout.keys_for(r.seeds.act_key, r.seed) for r in runs]
     env = learner.stack([
@@ -222,22 +235,22 @@ def _device_steps(agent, learner, runs, buffers, schedule, epoch, twin, state, s
     ])
     keys, act_keys, carry = learner.stack(keys), learner.stack([r.seeds.act_key for r in runs]), learner.start_carry()
     t = start_step
-    while t < total_steps:
+    while t < loop.total_steps:
         epoch_end = (t // steps_per_epoch + 1) * steps_per_epoch
         view = runs[0].buffer
         for stretch in device_rollout.stretches(t, epoch_end, schedule.update_after, view.size, view.batch_size, view.capacity):
             mark = time.perf_counter()
             state, sums, env, rewards, ended = device_rollout.run_stretch(
-                agent, twin, buffers, stretch, update_every, learner.n, state, sums, env, keys, updates_done
+                agent, twin, loop.buffers, stretch, update_every, learner.n, state, sums, env, keys, updates_done
             )
             updates_done += device_rollout.updates_in(stretch, update_every)
             for k, r in enumerate(runs):
                 r.record_steps(*((rewards, ended) if learner.n == 1 else (rewards[k], ended[k])))
-            observer.lap(UPDATES if stretch.updates else ENV_STEPS, mark)
+            loop.observer.lap(UPDATES if stretch.updates else ENV_STEPS, mark)
             runs[0].logger.advance(stretch.stop - stretch.start)
         for k, r in enumerate(runs):
             r.device_env = learner.select(env, k)
-        sums = epoch.close(epoch_end, state, carry, sums, act_keys)
+        sums = loop.epoch.close(epoch_end, state, carry, sums, act_keys)
         t = epoch_end
 
 
