@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from small_run import SMALL as SMALL_RUN
 from jaxpcc import device_rollout
 from jaxpcc.agents import make_agent
 from jaxpcc.cli import main
@@ -135,12 +136,10 @@ def test_updates_in_counts_the_blocks_due_in_a_stretch(stretch, update_every, ex
     assert device_rollout.updates_in(device_rollout.Stretch(*stretch), update_every) == expected
 
 
-SMALL = """
-make_MLP.hidden_dimensions = (16, 16)
-ReplayBuffer.batch_size = 16
+# The small run of every test, with epochs that end mid-episode, one update per step, on the device.
+SMALL = SMALL_RUN + """
 train.num_steps_per_epoch = 250
-train.num_test_episodes_per_epoch = 1
-train.update_after = 100
+train.update_every = 1
 device_env.enabled = True
 """
 
